@@ -1,0 +1,1 @@
+"""WeChat group operations playbook: simulation, metrics, loaders, batch reports."""

@@ -1,0 +1,284 @@
+"""Operational metrics computed from the event-log tables (simulated or real).
+
+All functions take the schema tables (``members``, ``events``, ``posts``, ``costs``) and an
+observation window. They never assume the data came from the simulation, so the notebooks
+apply them to real exports as well; a figure that the data cannot support (opens in a chat
+log, say) comes back as NaN and the notebook says so.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+KPI_NAMES = (
+    "retention_d30", "retention_d90", "messages_per_100_members_per_day", "revisit_7d",
+    "activity_conversion", "share_rate", "revenue_per_member", "ltv", "cost", "roi", "exits",
+)
+KPI_UNITS = {
+    "retention_d30": "share", "retention_d90": "share", "messages_per_100_members_per_day": "messages",
+    "revisit_7d": "share", "activity_conversion": "share", "share_rate": "share",
+    "revenue_per_member": "CNY", "ltv": "CNY", "cost": "CNY", "roi": "ratio", "exits": "members",
+}
+DASHBOARD_KPIS = ("messages_per_100_members_per_day", "revisit_7d", "activity_conversion", "share_rate")
+VISIT_EVENTS = ("message", "open", "share", "activity_join", "question")
+
+
+def window_of(tables: dict[str, pd.DataFrame], start=None, end=None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The observation window: [first day, end) — by default the span of the events."""
+    events = tables["events"]
+    if start is None:
+        start = events["ts"].min().normalize() if len(events) else tables["members"]["join_ts"].min().normalize()
+    if end is None:
+        end = (events["ts"].max().normalize() + pd.Timedelta(days=1)) if len(events) else start + pd.Timedelta(days=1)
+    return pd.Timestamp(start), pd.Timestamp(end)
+
+
+def _day_index(ts: pd.Series, start: pd.Timestamp) -> np.ndarray:
+    return ((ts - start) // pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
+
+
+def presence(members: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's first and last+1 day index of presence inside the window (clipped)."""
+    n_days = (end - start).days
+    joined = np.clip(np.ceil(_day_index(members["join_ts"], start) + 1e-9), 0, n_days)
+    # A member who joined during a day counts as present from the next day on; members
+    # present at the start count from day 0.
+    joined = np.where(_day_index(members["join_ts"], start) < 0, 0, joined)
+    left = _day_index(members["left_ts"], start) if "left_ts" in members else np.full(len(members), np.nan)
+    left = np.clip(np.where(np.isnan(left), n_days, np.floor(left)), 0, n_days)
+    return joined.astype(int), left.astype(int)
+
+
+def present_per_day(members: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    """Members in the group on each day of the window (present at the end of the day)."""
+    n_days = (end - start).days
+    first, stop = presence(members, start, end)
+    change = np.zeros(n_days + 1)
+    np.add.at(change, first, 1)
+    np.add.at(change, stop, -1)
+    return np.cumsum(change)[:n_days]
+
+
+def _events_in(events: pd.DataFrame, kinds, start, end) -> pd.DataFrame:
+    mask = events["event"].isin(kinds) & (events["ts"] >= start) & (events["ts"] < end)
+    return events.loc[mask]
+
+
+def member_rows(members: pd.DataFrame, member_ids: pd.Series) -> np.ndarray:
+    """Row positions in ``members`` of the given ids (-1 when unknown)."""
+    return pd.Index(members["member_id"].astype(object)).get_indexer(member_ids.astype(object))
+
+
+def retention(members: pd.DataFrame, days: int, start, end) -> float:
+    """Share of members who joined inside the window (early enough to be observed for
+    ``days`` days) and were still in the group ``days`` days after joining."""
+    joined = members["join_ts"]
+    cohort = members[(joined >= start) & (joined <= end - pd.Timedelta(days=days))]
+    if cohort.empty:
+        return math.nan
+    stayed = cohort["left_ts"].isna() | (cohort["left_ts"] - cohort["join_ts"] > pd.Timedelta(days=days))
+    return float(stayed.mean())
+
+
+def messages_per_100_members_per_day(tables, start, end) -> float:
+    present = present_per_day(tables["members"], start, end)
+    messages = _events_in(tables["events"], ["message"], start, end)
+    member_days = present.sum()
+    return math.nan if member_days == 0 else 100 * len(messages) / member_days
+
+
+def revisit_7d(tables, start, end, kinds=VISIT_EVENTS) -> float:
+    """七日二次访问率: among members present for a whole week, the share active on at least
+    two different days of it, averaged over the window's complete weeks."""
+    members = tables["members"]
+    n_weeks = (end - start).days // 7
+    if n_weeks == 0 or members.empty:
+        return math.nan
+    visits = _events_in(tables["events"], kinds, start, start + pd.Timedelta(days=7 * n_weeks))
+    rows = member_rows(members, visits["member_id"])
+    day = _day_index(visits["ts"], start).astype(int)
+    keep = rows >= 0
+    visited = np.zeros((len(members), 7 * n_weeks), dtype=bool)
+    visited[rows[keep], day[keep]] = True
+    visit_days = visited.reshape(len(members), n_weeks, 7).sum(axis=2)
+    first, stop = presence(members, start, end)
+    week_starts = 7 * np.arange(n_weeks)
+    whole_week = (first[:, None] <= week_starts[None, :]) & (stop[:, None] >= week_starts[None, :] + 7)
+    present_counts = whole_week.sum(axis=0)
+    revisits = ((visit_days >= 2) & whole_week).sum(axis=0)
+    valid = present_counts > 0
+    return float(np.mean(revisits[valid] / present_counts[valid])) if valid.any() else math.nan
+
+
+def activity_participation(tables, start, end) -> pd.DataFrame:
+    """Per activity (ref_id of activity_join events): participants and members reached."""
+    joins = _events_in(tables["events"], ["activity_join"], start, end)
+    if joins.empty:
+        return pd.DataFrame(columns=["activity", "first_ts", "participants", "reached", "conversion"])
+    grouped = joins.groupby(joins["ref_id"].astype(str), observed=True).agg(first_ts=("ts", "min"), participants=("member_id", "nunique"))
+    first, stop = presence(tables["members"], start, end)
+    day = _day_index(grouped["first_ts"], start).astype(int)
+    reached = np.array([((first <= d) & (stop > d)).sum() for d in day])
+    out = grouped.reset_index(names="activity")
+    out["reached"] = reached
+    out["conversion"] = out["participants"] / np.maximum(out["reached"], 1)
+    return out
+
+
+def activity_conversion(tables, start, end) -> float:
+    """活动参与转化率: participants ÷ members in the group when the activity began, averaged over
+    activities that started inside the window. Newcomers recruited by a referral activity
+    count as participants, as an operator would count them."""
+    per_activity = activity_participation(tables, start, end)
+    return float(per_activity["conversion"].mean()) if len(per_activity) else math.nan
+
+
+def share_rate(tables, start, end) -> float:
+    """内容分享率: shares of posts ÷ opens of posts. NaN when the data has no opens (chat logs)."""
+    events = tables["events"]
+    opens = _events_in(events, ["open"], start, end)
+    if opens.empty:
+        return math.nan
+    shares = _events_in(events, ["share"], start, end)
+    post_shares = shares[shares["ref_id"].astype(object).isin(tables["posts"]["post_id"].astype(object))]
+    return len(post_shares) / len(opens)
+
+
+def revenue(tables, start, end) -> float:
+    purchases = _events_in(tables["events"], ["purchase"], start, end)
+    return float(purchases["amount"].sum())
+
+
+def members_seen(members: pd.DataFrame, start, end) -> int:
+    first, stop = presence(members, start, end)
+    return int((stop > first).sum())
+
+
+def member_months(members: pd.DataFrame, start, end) -> float:
+    first, stop = presence(members, start, end)
+    return float(np.maximum(stop - first, 0).sum()) / 30.4375
+
+
+def exits(tables, start, end) -> int:
+    return int(len(_events_in(tables["events"], ["leave", "removed"], start, end)))
+
+
+def ltv(tables, start, end, horizon_months: int = 24) -> float:
+    """Expected revenue of a member over at most ``horizon_months``: revenue per member-month
+    × Σ survival, with a constant monthly exit probability estimated from the window."""
+    months = member_months(tables["members"], start, end)
+    if months == 0:
+        return math.nan
+    monthly_revenue = revenue(tables, start, end) / months
+    monthly_exit = min(1.0, exits(tables, start, end) / months)
+    survival = (1 - monthly_exit) ** np.arange(horizon_months)
+    return float(monthly_revenue * survival.sum())
+
+
+def total_cost(tables, start, end) -> float:
+    costs = tables["costs"]
+    mask = (costs["ts"] >= start) & (costs["ts"] < end)
+    return float(costs.loc[mask, "amount"].sum())
+
+
+def kpis(tables: dict[str, pd.DataFrame], start=None, end=None, horizon_months: int = 24) -> dict[str, float]:
+    """The headline KPIs of one group over a window (see ``KPI_NAMES``)."""
+    start, end = window_of(tables, start, end)
+    members = tables["members"]
+    income = revenue(tables, start, end)
+    spend = total_cost(tables, start, end)
+    seen = members_seen(members, start, end)
+    return {
+        "retention_d30": retention(members, 30, start, end),
+        "retention_d90": retention(members, 90, start, end),
+        "messages_per_100_members_per_day": messages_per_100_members_per_day(tables, start, end),
+        "revisit_7d": revisit_7d(tables, start, end),
+        "activity_conversion": activity_conversion(tables, start, end),
+        "share_rate": share_rate(tables, start, end),
+        "revenue_per_member": income / seen if seen else math.nan,
+        "ltv": ltv(tables, start, end, horizon_months),
+        "cost": spend,
+        "roi": income / spend if spend else math.nan,
+        "exits": float(exits(tables, start, end)),
+    }
+
+
+def dashboard_daily(tables: dict[str, pd.DataFrame], start=None, end=None, window_days: int = 7) -> pd.DataFrame:
+    """The four dashboard metrics per day (trailing ``window_days`` averages) — for plots and alerts."""
+    start, end = window_of(tables, start, end)
+    n_days = (end - start).days
+    events = tables["events"]
+    present = present_per_day(tables["members"], start, end)
+    day_of = {}
+    for kind in ("message", "open", "share", "activity_join"):
+        subset = _events_in(events, [kind], start, end)
+        if kind == "share":
+            subset = subset[subset["ref_id"].astype(object).isin(tables["posts"]["post_id"].astype(object))]
+        day_of[kind] = np.bincount(_day_index(subset["ts"], start).astype(int), minlength=n_days)[:n_days]
+    kernel = np.ones(window_days)
+
+    def trailing(values):
+        return np.convolve(values, kernel)[:n_days]
+
+    member_days = trailing(present)
+    opens = trailing(day_of["open"])
+    frame = pd.DataFrame({
+        "date": pd.date_range(start, periods=n_days, freq="D"),
+        "present": present,
+        "messages": day_of["message"],
+        "messages_per_100_members_per_day": 100 * trailing(day_of["message"]) / np.maximum(member_days, 1),
+        "share_rate": np.where(opens > 0, trailing(day_of["share"]) / np.maximum(opens, 1), np.nan),
+    })
+    # Revisit and activity conversion need whole weeks / activity starts: computed per week.
+    weekly = []
+    for week in range(n_days // 7):
+        week_start = start + pd.Timedelta(days=7 * week)
+        week_end = week_start + pd.Timedelta(days=7)
+        weekly.append({"date": week_end - pd.Timedelta(days=1), "revisit_7d": revisit_7d(tables, week_start, week_end)})
+    if weekly:
+        frame = frame.merge(pd.DataFrame(weekly), on="date", how="left")
+        frame["revisit_7d"] = frame["revisit_7d"].ffill()
+    else:
+        frame["revisit_7d"] = np.nan
+    participation = activity_participation(tables, start, end)
+    frame["activity_conversion"] = np.nan
+    if len(participation):
+        day = _day_index(participation["first_ts"], start).astype(int)
+        frame.loc[day, "activity_conversion"] = participation["conversion"].to_numpy()
+        frame["activity_conversion"] = frame["activity_conversion"].ffill()
+    return frame
+
+
+def health_flags(values: dict[str, float], thresholds) -> dict[str, bool | None]:
+    """True where a dashboard KPI meets its health threshold (≥), None where it is unknown."""
+    limits = thresholds if isinstance(thresholds, dict) else thresholds.model_dump()
+    flags = {}
+    for name, limit in limits.items():
+        value = values.get(name, math.nan)
+        flags[name] = None if value is None or (isinstance(value, float) and math.isnan(value)) else bool(value >= limit)
+    return flags
+
+
+def alert_days(daily: pd.DataFrame, thresholds) -> pd.DataFrame:
+    """Days on which any dashboard metric fell below its threshold (tidy: date, metric, value, threshold)."""
+    limits = thresholds if isinstance(thresholds, dict) else thresholds.model_dump()
+    rows = []
+    for name, limit in limits.items():
+        if name not in daily:
+            continue
+        below = daily[daily[name] < limit]
+        rows.append(pd.DataFrame({"date": below["date"], "metric": name, "value": below[name], "threshold": limit}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["date", "metric", "value", "threshold"])
+
+
+def commercial_share(posts: pd.DataFrame) -> float:
+    """Share of operator posts that are commercial."""
+    return float(posts["commercial"].mean()) if len(posts) else math.nan
+
+
+def admins_needed(group_size: int, rule) -> int:
+    """The article's staffing rule: above ``group_size_over`` members, at least ``min_admins``."""
+    return rule.min_admins if group_size > rule.group_size_over else max(1, rule.min_admins - 1)

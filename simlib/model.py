@@ -1,0 +1,825 @@
+"""The SimPy model of one WeChat group over a horizon of days.
+
+SimPy keeps the event calendar: arrivals by channel, content posts at their weekday and
+time, commercial posts, activities with their durations, member questions served by admins
+(a ``simpy.PriorityResource`` with off-shift blockers) and bots, risk incidents, weekly and
+periodic tier interventions, and a daily close that classifies tiers and decides exits.
+Members live in :class:`simlib.agents.Members` columns; each event touches them in one
+vectorized step.
+
+Time is measured in days from the start date (0.5 = noon of the first day).
+
+One :class:`numpy.random.Generator` per purpose (``STREAMS``), all spawned from the
+replication's ``SeedSequence``: changing, say, the content calendar does not shift the
+random numbers that decide arrivals or questions, so scenario differences are paired
+(common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from simlib import tiering
+from simlib.agents import CHANNEL_CODES, Members
+from simlib.params import MODE_NAMES, WEEKDAYS, Params, time_to_minutes
+from simlib.schema import CHANNELS, CONTENT_TYPES, COST_CATEGORIES, EVENT_TYPES, TIERS, TZ
+
+STREAMS = (
+    "traits", "arrivals_organic", "arrivals_douyin", "arrivals_xiaohongshu", "arrivals_referral",
+    "chat", "posts", "commercial", "activities", "questions", "service", "interventions", "exits",
+    "risk", "initial",
+)
+EVENT_CODE = {name: code for code, name in enumerate(EVENT_TYPES)}
+COST_CODE = {name: code for code, name in enumerate(COST_CATEGORIES)}
+# Reference kinds for ref_id strings: post "p12", activity "a3", member "m45", incident "r7".
+REF_NONE, REF_POST, REF_ACTIVITY, REF_MEMBER, REF_INCIDENT, REF_TIER = range(6)
+REF_PREFIX = {REF_POST: "p", REF_ACTIVITY: "a", REF_MEMBER: "m", REF_INCIDENT: "r", REF_TIER: "t"}
+MINUTE = 1 / 1440
+_GAUSS_HERMITE = np.polynomial.hermite_e.hermegauss(40)
+
+
+def logit_shift_for_mean(target: float, sigma: float) -> float:
+    """The shift c such that E[sigmoid(c + sigma·Z)] = target for Z ~ N(0, 1).
+
+    Members differ in how readily they open posts (sigma on the logit scale); the shift keeps
+    the population's mean open rate at the article's figure.
+    """
+    target = min(max(target, 1e-6), 1 - 1e-6)
+    nodes, weights = _GAUSS_HERMITE
+    weights = weights / weights.sum()
+    low, high = -30.0, 30.0
+    for _ in range(80):
+        middle = (low + high) / 2
+        mean = float(np.sum(weights / (1 + np.exp(-(middle + sigma * nodes)))))
+        if mean < target:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+class EventLog:
+    """Append-only columnar log; chunks are concatenated once at the end.
+
+    Vectorized events arrive as arrays (one chunk per call); single events (questions,
+    answers) go to a plain list, which is far cheaper than a tiny array chunk each.
+    """
+
+    def __init__(self):
+        self.chunks: list[tuple] = []
+        self.singles: list[tuple] = []
+
+    def add(self, event: str, ts, member=None, ref_kind: int = REF_NONE, ref=None, amount=None) -> None:
+        if np.ndim(ts) == 0 and (member is None or np.ndim(member) == 0):
+            self.singles.append((EVENT_CODE[event], float(ts), -1 if member is None else int(member), ref_kind,
+                                 -1 if ref is None else int(ref), math.nan if amount is None else float(amount)))
+            return
+        n = np.size(ts) if member is None or np.ndim(member) == 0 else np.size(member)
+        if n == 0:
+            return
+        self.chunks.append((EVENT_CODE[event], ts, member, ref_kind, ref, amount, n))
+
+    def arrays(self):
+        """(event code, ts, member, ref kind, ref, amount) as equal-length arrays."""
+        columns = [[], [], [], [], [], []]
+        for code, ts, member, ref_kind, ref, amount, n in self.chunks:
+            columns[0].append(np.full(n, code, dtype=np.int8))
+            columns[1].append(np.broadcast_to(np.asarray(ts, dtype=float), (n,)))
+            columns[2].append(np.full(n, -1, dtype=np.int64) if member is None else np.broadcast_to(np.asarray(member, dtype=np.int64), (n,)))
+            columns[3].append(np.full(n, ref_kind, dtype=np.int8))
+            columns[4].append(np.full(n, -1, dtype=np.int64) if ref is None else np.broadcast_to(np.asarray(ref, dtype=np.int64), (n,)))
+            columns[5].append(np.full(n, np.nan) if amount is None else np.broadcast_to(np.asarray(amount, dtype=float), (n,)))
+        if self.singles:
+            single = np.array(self.singles, dtype=float)
+            for i, dtype in enumerate((np.int8, float, np.int64, np.int8, np.int64, float)):
+                columns[i].append(single[:, i].astype(dtype))
+        dtypes = (np.int8, float, np.int64, np.int8, np.int64, float)
+        return tuple(np.concatenate(parts) if parts else np.empty(0, dtype=dtype) for parts, dtype in zip(columns, dtypes, strict=True))
+
+
+@dataclass
+class RunResult:
+    """Everything one replication produced."""
+
+    params: Params
+    replication: int
+    tables: dict[str, pd.DataFrame]
+    daily: pd.DataFrame  # per-day snapshot: present, tier counts, commercial share, …
+    activities: pd.DataFrame  # one row per activity instance
+    questions: pd.DataFrame  # one row per question: wait and response minutes, who answered
+    incidents: pd.DataFrame  # one row per risk incident
+    counters: dict[str, float] = field(default_factory=dict)
+
+
+class GroupModel:
+    """One replication of one group. ``run()`` returns a :class:`RunResult`."""
+
+    def __init__(self, params: Params, seed_sequence: np.random.SeedSequence, replication: int = 0, group_id: str = "g1"):
+        self.params = params
+        self.replication = replication
+        self.group_id = group_id
+        children = seed_sequence.spawn(len(STREAMS))
+        self.rng = {name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)}
+        sim = params.simulation
+        rules = params.tiering.rules
+        expected_arrivals = sum(c.joins_per_day for c in params.arrivals.channels.values()) * sim.days
+        self.members = Members(int(sim.initial_members + 1.5 * expected_arrivals + 200), rules.active_window_days, rules.loyal_window_days)
+        self.log = EventLog()
+        self.env = simpy.Environment()
+        self.day = 0
+        self.posts: list[tuple[int, float, int, bool]] = []  # (post_id, ts, content code, commercial)
+        self.post_weights: list[tuple[float, float]] = []  # (ts, annoyance weight) for the commercial share
+        self.costs: list[tuple[float, int, float]] = []
+        self.daily_rows: list[dict] = []
+        self.activity_rows: list[dict] = []
+        self.question_rows: list[tuple] = []
+        self.incident_rows: list[dict] = []
+        self.counters = {"overflow": 0, "admin_busy_minutes": 0.0}
+        self.next_activity_id = 0
+        self.next_incident_id = 0
+        self.commercial_share = 0.0
+        self.planned_commercial_share = 0.0
+        modes = params.monetization.modes
+        mean_rejection = np.mean([1 - m.acceptance for m in modes.values()])
+        self.annoyance = {name: (1 - m.acceptance) / mean_rejection for name, m in modes.items()}
+        self.mean_bot_intolerance = 1 - params.members.bot_tolerance.mean
+        self.mean_price_room = 1 - params.members.price_sensitivity.mean
+        self.mean_acceptance = float(np.mean([m.acceptance for m in modes.values()]))
+        self.admins = simpy.PriorityResource(self.env, capacity=max(1, params.monitoring.admins))
+        self._open_shift: dict[tuple[str, bool], float] = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    def cost(self, ts: float, category: str, amount: float) -> None:
+        if amount > 0:
+            self.costs.append((ts, COST_CODE[category], float(amount)))
+
+    def interest_multiplier(self, rows: np.ndarray) -> np.ndarray:
+        """Novelty × interest × temporary boost for the given members today."""
+        m, traits = self.members, self.params.members
+        age = self.day - m.join_day[rows]
+        novelty = 1 + traits.novelty_boost * np.exp(-np.maximum(age, 0) / traits.novelty_days)
+        boost = np.where(m.boost_until[rows] >= self.day, 1 + m.boost[rows], 1.0)
+        return m.interest[rows] * novelty * boost
+
+    def record_interactions(self, rows: np.ndarray | int) -> None:
+        m = self.members
+        if np.ndim(rows) == 0:
+            m.today_interactions[rows] += 1
+        else:
+            np.add.at(m.today_interactions, rows, 1)
+        m.last_interaction_day[rows] = self.day
+
+    def purchase(self, ts: np.ndarray, rows: np.ndarray, amounts: np.ndarray, ref_kind: int, ref: int | np.ndarray) -> None:
+        if rows.size == 0:
+            return
+        m = self.members
+        self.log.add("purchase", ts, rows, ref_kind, ref, amounts)
+        np.add.at(m.today_purchases, rows, 1)
+        np.add.at(m.revenue, rows, amounts)
+        np.add.at(m.purchases_total, rows, 1)
+
+    def purchase_propensity(self, rows: np.ndarray) -> np.ndarray:
+        """Relative purchase odds (mean ≈ 1): price room, loyal service, cross-platform touchpoints."""
+        m, p = self.members, self.params
+        factor = (1 - m.price_sensitivity[rows]) / self.mean_price_room
+        if p.tiering.enabled:
+            factor = np.where(m.tier[rows] == tiering.LOYAL, factor * p.tiering.interventions.loyal.purchase_multiplier, factor)
+        return np.where(m.overlap[rows], factor * p.cross_platform.overlap_purchase_multiplier, factor)
+
+    def admit(self, count: int, channel: str | np.ndarray, ts: np.ndarray, inviter: np.ndarray | None = None) -> np.ndarray:
+        """Add arrivals up to the group cap; the rest are counted as overflow."""
+        room = self.params.simulation.group_cap - self.members.present_count
+        admitted = max(0, min(count, room))
+        self.counters["overflow"] += count - admitted
+        if admitted == 0:
+            return np.empty(0, dtype=np.int64)
+        codes = np.full(admitted, CHANNEL_CODES[channel], dtype=np.int8) if isinstance(channel, str) else channel[:admitted]
+        rows = self.members.add(admitted, day=self.day, channel=codes, params=self.params, rng=self.rng["traits"])
+        self.log.add("join", ts[:admitted], rows, REF_MEMBER if inviter is not None else REF_NONE,
+                     None if inviter is None else inviter[:admitted])
+        if self.params.tiering.enabled:
+            welcome = self.params.tiering.interventions.potential
+            m = self.members
+            m.boost[rows] = welcome.interest_boost
+            m.boost_until[rows] = self.day + welcome.boost_days
+            self.log.add("intervention", ts[:admitted], rows, REF_TIER, tiering.POTENTIAL)
+            self.cost(float(ts[0]), "tier_intervention", welcome.cost_per_member * admitted)
+        return rows
+
+    # ------------------------------------------------------------------ set-up
+
+    def seed_initial_members(self) -> None:
+        """An established group at day 0: members joined over the past year."""
+        sim, rng = self.params.simulation, self.rng["initial"]
+        n = sim.initial_members
+        if n == 0:
+            return
+        mix = self.params.arrivals.initial_channel_mix
+        names = list(mix)
+        weights = np.array([mix[name] for name in names], dtype=float)
+        codes = np.array([CHANNEL_CODES[name] for name in names], dtype=np.int8)[rng.choice(len(names), n, p=weights / weights.sum())]
+        rows = self.members.add(n, day=0, channel=codes, params=self.params, rng=self.rng["traits"])
+        m = self.members
+        join_day = -rng.integers(30, 365, n)
+        m.join_day[rows] = join_day
+        floor = self.params.members.interest_floor
+        m.interest[rows] = floor + (1 - floor) * rng.random(n)
+        m.last_interaction_day[rows] = -rng.geometric(0.15, n)
+        m.messages_total[rows] = 1 + rng.poisson(20, n)
+        # Established members appear in the log as joins before the start date.
+        self.log.add("join", join_day + rng.random(n), rows)
+
+    # ------------------------------------------------------------------ processes
+
+    def arrivals(self, channel: str):
+        """Poisson arrivals of one channel, admitted at their own times."""
+        spec = self.params.arrivals.channels[channel]
+        rate, rng = spec.joins_per_day, self.rng[f"arrivals_{channel}"]
+        if spec.cost_per_click > 0:
+            daily_cost = spec.daily_reach * spec.click_rate * spec.cost_per_click
+        else:
+            daily_cost = 0.0
+        for day in range(self.params.simulation.days):
+            if daily_cost:
+                self.cost(day + 0.5, "acquisition", daily_cost)
+            if rate <= 0:
+                continue
+            count = rng.poisson(rate)
+            for ts in np.sort(day + rng.random(count)):
+                yield self.env.timeout(max(0.0, ts - self.env.now))
+                self.admit(1, channel, np.array([ts]))
+            yield self.env.timeout(max(0.0, day + 1 - self.env.now))
+
+    def post_schedule(self) -> list[tuple[float, str, str | None]]:
+        """All posts of the horizon: (time, content type, monetization mode or None)."""
+        p = self.params
+        days = p.simulation.days
+        start_weekday = pd.Timestamp(p.simulation.start_date).weekday()
+        schedule = []
+        for entry in p.content.calendar:
+            first = (entry.weekday_index - start_weekday) % 7
+            for day in range(first, days, 7):
+                schedule.append((day + entry.minute / 1440, entry.type, None))
+        minute = time_to_minutes(p.monetization.commercial_post_time) / 1440
+        for offset, mode in enumerate(MODE_NAMES):
+            per_week = p.monetization.commercial_posts_per_week.get(mode, 0.0)
+            if per_week <= 0:
+                continue
+            spacing = 7 / per_week
+            day = (offset + 0.5) * spacing / len(MODE_NAMES)
+            while day < days:
+                schedule.append((math.floor(day) + minute, "commercial", mode))
+                day += spacing
+        return sorted(schedule)
+
+    def publisher(self):
+        schedule = self.post_schedule()
+        weights = [self.annoyance[mode] if mode else 0.0 for _, _, mode in schedule]
+        self.planned_commercial_share = float(np.mean(weights)) if weights else 0.0
+        for post_id, (ts, content_type, mode) in enumerate(schedule):
+            yield self.env.timeout(max(0.0, ts - self.env.now))
+            self.publish(post_id, ts, content_type, mode)
+
+    def open_probabilities(self, rows: np.ndarray, content_type: str, ts: float) -> np.ndarray:
+        p = self.params
+        weekday = (pd.Timestamp(p.simulation.start_date).weekday() + int(ts)) % 7
+        minute = int(round((ts % 1) * 1440))
+        if content_type == "commercial":
+            target = p.content.commercial_open_rate
+        else:
+            spec = p.content.types[content_type]
+            target = spec.open_rate * (1.0 if spec.in_best_slot(weekday, minute) else p.content.off_slot_factor)
+        key = (content_type, target)
+        if key not in self._open_shift:
+            self._open_shift[key] = logit_shift_for_mean(target, p.members.open_logit_sigma)
+        logit = self._open_shift[key] + p.members.open_logit_sigma * self.members.open_z[rows]
+        logit += p.content.interest_multiplier_power * np.log(np.maximum(self.interest_multiplier(rows), 1e-6))
+        level = p.automation.level
+        reach = p.automation.reach_accuracy_manual + level * (p.automation.reach_accuracy_automated - p.automation.reach_accuracy_manual)
+        return reach / (1 + np.exp(-logit))
+
+    def publish(self, post_id: int, ts: float, content_type: str, mode: str | None) -> None:
+        p, m, rng = self.params, self.members, self.rng["posts"]
+        commercial = mode is not None
+        self.posts.append((post_id, ts, CONTENT_TYPES.index(content_type), commercial))
+        self.post_weights.append((ts, self.annoyance[mode] if commercial else 0.0))
+        rows = m.present_rows()
+        if rows.size == 0:
+            return
+        opened = rows[rng.random(rows.size) < self.open_probabilities(rows, content_type, ts)]
+        delays = rng.exponential(p.content.open_delay_minutes * MINUTE, opened.size)
+        quality = p.content.quality
+        dwell_mean = p.content.dwell_minutes.ordinary + quality * (p.content.dwell_minutes.quality - p.content.dwell_minutes.ordinary)
+        self.log.add("open", ts + delays, opened, REF_POST, post_id, rng.gamma(2.0, dwell_mean / 2, opened.size))
+        if content_type != "commercial":
+            spec = p.content.types[content_type]
+            interacted = rng.random(opened.size) < spec.interaction_rate / spec.open_rate
+            responders = opened[interacted]
+            self.log.add("message", ts + delays[interacted] + rng.exponential(10 * MINUTE, responders.size), responders, REF_POST, post_id)
+            self.record_interactions(responders)
+            m.messages_total[responders] += 1
+            m.interest[responders] += p.members.content_interest_gain
+        share_multiplier = 1 + (p.content.share_multiplier_quality - 1) * quality
+        shared = rng.random(opened.size) < np.minimum(1.0, m.share_propensity[opened] * share_multiplier)
+        sharers = opened[shared]
+        share_ts = ts + delays[shared] + rng.exponential(30 * MINUTE, sharers.size)
+        self.log.add("share", share_ts, sharers, REF_POST, post_id)
+        self.record_interactions(sharers)
+        self.referral_joins(sharers, share_ts, p.arrivals.share_join_prob)
+        if commercial:
+            self.sell(ts, opened, delays, mode, post_id)
+
+    def referral_joins(self, sharers: np.ndarray, share_ts: np.ndarray, join_prob: float) -> np.ndarray:
+        """Friends who join through members' shares or invitations."""
+        rng = self.rng["arrivals_referral"]
+        joined = rng.random(sharers.size) < join_prob
+        if not joined.any():
+            return np.empty(0, dtype=np.int64)
+        ts = share_ts[joined] + rng.exponential(0.2, joined.sum())
+        order = np.argsort(ts)
+        ts = np.minimum(ts[order], self.day + 0.999)
+        return self.admit(int(joined.sum()), "referral", ts, inviter=sharers[joined][order])
+
+    def sell(self, ts: float, opened: np.ndarray, delays: np.ndarray, mode: str, post_id: int) -> None:
+        p, m, rng = self.params, self.members, self.rng["commercial"]
+        spec = p.monetization.modes[mode]
+        # Each campaign converts at a rate drawn from the article's range for the mode (T6).
+        conversion = rng.uniform(*spec.conversion_range)
+        conversion *= (spec.acceptance / self.mean_acceptance) ** p.monetization.acceptance_conversion_weight
+        chance = np.minimum(1.0, conversion * self.purchase_propensity(opened))
+        buyers_mask = rng.random(opened.size) < chance
+        buyers = opened[buyers_mask]
+        amounts = rng.gamma(4.0, spec.order_value / 4, buyers.size)
+        self.purchase(ts + delays[buyers_mask] + rng.exponential(60 * MINUTE, buyers.size), buyers, amounts, REF_POST, post_id)
+        if mode == "membership":
+            m.subscriber[buyers] = True
+
+    def questions(self):
+        """Members' questions: bots take a share, the rest queue for the admins."""
+        p, rng = self.params, self.rng["questions"]
+        for day in range(p.simulation.days):
+            rows = self.members.present_rows()
+            count = rng.poisson(p.members.question_rate * rows.size)
+            if count:
+                askers = rng.choice(rows, count)
+                hours = (self.members.active_hour[askers] + rng.normal(0, 2.0, count)) % 24
+                for ts, asker in sorted(zip(day + hours / 24, askers, strict=True)):
+                    yield self.env.timeout(max(0.0, ts - self.env.now))
+                    self.env.process(self.handle_question(int(asker), ts))
+            yield self.env.timeout(max(0.0, day + 1 - self.env.now))
+
+    def handle_question(self, asker: int, asked: float):
+        p, rng = self.params, self.rng["service"]
+        self.log.add("question", asked, asker)
+        self.record_interactions(asker)
+        if rng.random() < p.automation.level:
+            yield self.env.timeout(p.automation.bot_answer_minutes * MINUTE)
+            resolved = rng.random() < p.automation.bot_resolution_prob
+            if resolved:
+                self.log.add("answer", self.env.now, asker, REF_MEMBER, -2)  # -2: answered by a bot
+                self.question_rows.append((asked, asker, "bot", (self.env.now - asked) * 1440, 0.0))
+                return
+        patience = p.members.question_patience_minutes * MINUTE
+        if p.monitoring.admins == 0:
+            yield self.env.timeout(patience)
+            self.complain(asker)
+            self.question_rows.append((asked, asker, "nobody", math.nan, math.nan))
+            return
+        queued = self.env.now
+        deadline = self.answer_deadline(queued, patience)
+        with self.admins.request(priority=1) as request:
+            yield request
+            waited = self.env.now - queued
+            if self.env.now > deadline:
+                self.complain(asker)
+            service = rng.exponential(p.monitoring.answer_minutes_mean) * MINUTE
+            self.counters["admin_busy_minutes"] += service * 1440
+            yield self.env.timeout(service)
+        self.log.add("answer", self.env.now, asker, REF_MEMBER, -1)  # -1: answered by an admin
+        self.question_rows.append((asked, asker, "admin", (self.env.now - asked) * 1440, waited * 1440))
+
+    def answer_deadline(self, asked: float, patience: float) -> float:
+        """Members expect an answer within their patience, counted from the next shift start
+        when they ask outside the admins' hours."""
+        p = self.params.monitoring
+        start, end = time_to_minutes(p.shift_start) / 1440, time_to_minutes(p.shift_end) / 1440
+        day, clock = math.floor(asked), asked % 1
+        if clock < start:
+            return day + start + patience
+        if clock >= end:
+            return day + 1 + start + patience
+        return asked + patience
+
+    def complain(self, member: int) -> None:
+        self.log.add("complaint", self.env.now, member)
+        self.members.complaint_today[member] = True
+
+    def off_shift(self):
+        """Block every admin outside the shift (priority 0 goes ahead of questions)."""
+        p = self.params.monitoring
+        start, end = time_to_minutes(p.shift_start) / 1440, time_to_minutes(p.shift_end) / 1440
+        capacity = self.admins.capacity
+
+        def block(until: float):
+            with self.admins.request(priority=0) as request:
+                yield request
+                yield self.env.timeout(max(0.0, until - self.env.now))
+
+        for _ in range(capacity):
+            self.env.process(block(start))  # the first morning
+        for day in range(self.params.simulation.days):
+            yield self.env.timeout(max(0.0, day + end - self.env.now))
+            for _ in range(capacity):
+                self.env.process(block(day + 1 + start))  # from shift end to the next shift start
+
+    # ---- activities
+
+    def activity_scheduler(self):
+        plans = []
+        for entry in self.params.activities.schedule:
+            for start in range(entry.first_day, self.params.simulation.days, entry.every_days):
+                plans.append((start, entry.type))
+        for start, kind in sorted(plans):
+            yield self.env.timeout(max(0.0, start + 10 / 24 - self.env.now))
+            self.env.process(getattr(self, f"activity_{kind}")(self.next_activity_id))
+            self.next_activity_id += 1
+
+    def _start_activity(self, activity_id: int, kind: str, participation: float):
+        m, rng = self.members, self.rng["activities"]
+        rows = m.present_rows()
+        chance = np.minimum(1.0, participation * self.interest_multiplier(rows))
+        participants = rows[rng.random(rows.size) < chance]
+        now = self.env.now
+        self.log.add("activity_join", now + rng.exponential(2 / 24, participants.size), participants, REF_ACTIVITY, activity_id)
+        self.record_interactions(participants)
+        record = {"activity_id": activity_id, "type": kind, "start_day": now, "reached": int(rows.size),
+                  "participants": int(participants.size), "completed": 0, "cost": 0.0, "revenue": 0.0,
+                  "invites": 0, "referral_joins": 0, "newcomer_participants": 0}
+        self.activity_rows.append(record)
+        return participants, record
+
+    def _finish_activity(self, record: dict, participants: np.ndarray, spec, buyers_prob: float, order_value: float) -> None:
+        m, rng = self.members, self.rng["activities"]
+        record["cost"] = spec.cost_per_head * record["participants"]
+        self.cost(self.env.now, "activity", record["cost"])
+        m.interest[participants] += spec.interest_boost
+        if buyers_prob > 0 and participants.size:
+            present = participants[m.present[participants]]
+            chance = np.minimum(1.0, buyers_prob * self.purchase_propensity(present))
+            buyers = present[rng.random(present.size) < chance]
+            amounts = rng.gamma(4.0, order_value / 4, buyers.size)
+            self.purchase(self.env.now + rng.random(buyers.size) * 0.4, buyers, amounts, REF_ACTIVITY, record["activity_id"])
+            record["revenue"] += float(amounts.sum())
+
+    def activity_checkin(self, activity_id: int):
+        spec = self.params.activities.types.checkin
+        rng, m = self.rng["activities"], self.members
+        participants, record = self._start_activity(activity_id, "checkin", spec.participation)
+        streak = participants.copy()
+        for _ in range(spec.streak_days):
+            yield self.env.timeout(1.0)
+            streak = streak[m.present[streak] & (rng.random(streak.size) < spec.continue_prob)]
+            self.log.add("message", self.env.now + rng.random(streak.size) * 0.4, streak, REF_ACTIVITY, activity_id)
+            self.record_interactions(streak)
+            m.messages_total[streak] += 1
+        self.log.add("activity_done", self.env.now + 0.5, streak, REF_ACTIVITY, activity_id)
+        record["completed"] = int(streak.size)
+        self._finish_activity(record, streak, spec, spec.purchase_prob, spec.order_value)
+
+    def activity_referral_lottery(self, activity_id: int):
+        spec = self.params.activities.types.referral_lottery
+        rng, m = self.rng["activities"], self.members
+        generation, record = self._start_activity(activity_id, "referral_lottery", spec.participation)
+        everyone = [generation]
+        for _day in range(spec.duration_days):
+            invites = rng.poisson(spec.invites_mean, generation.size)
+            inviters = np.repeat(generation, invites)
+            invite_ts = self.env.now + rng.random(inviters.size) * 0.5
+            self.log.add("invite", invite_ts, inviters, REF_ACTIVITY, activity_id)
+            self.record_interactions(np.unique(inviters))
+            record["invites"] += int(inviters.size)
+            completed = generation[invites >= spec.invites_required]
+            self.log.add("activity_done", self.env.now + 0.5, completed, REF_ACTIVITY, activity_id)
+            record["completed"] += int(completed.size)
+            joined = self.referral_joins(inviters, np.sort(invite_ts), spec.invite_accept_prob)
+            record["referral_joins"] += int(joined.size)
+            yield self.env.timeout(1.0)
+            # Newcomers who joined through an invitation may take part in turn (fission).
+            generation = joined[rng.random(joined.size) < spec.newcomer_participation]
+            self.log.add("activity_join", self.env.now + rng.random(generation.size) * 0.3, generation, REF_ACTIVITY, activity_id)
+            self.record_interactions(generation)
+            record["participants"] += int(generation.size)
+            record["newcomer_participants"] += int(generation.size)
+            everyone.append(generation)
+        self._finish_activity(record, np.concatenate(everyone), spec, spec.purchase_prob, spec.order_value)
+
+    def activity_live_flash_sale(self, activity_id: int):
+        spec = self.params.activities.types.live_flash_sale
+        rng, m = self.rng["activities"], self.members
+        participants, record = self._start_activity(activity_id, "live_flash_sale", spec.participation)
+        deposits = np.full(participants.size, spec.deposit)
+        self.purchase(self.env.now + rng.random(participants.size) * 0.3, participants, deposits, REF_ACTIVITY, activity_id)
+        record["revenue"] += float(deposits.sum())
+        yield self.env.timeout(spec.duration_days + 10 / 24 - 1 / 24)  # the live sale at 19:00
+        present = participants[m.present[participants]]
+        chance = np.minimum(1.0, spec.final_purchase_prob * self.purchase_propensity(present))
+        buyers = present[rng.random(present.size) < chance]
+        amounts = rng.gamma(4.0, spec.order_value / 4, buyers.size)
+        self.purchase(self.env.now + rng.random(buyers.size) * 0.08, buyers, amounts, REF_ACTIVITY, activity_id)
+        self.log.add("activity_done", self.env.now + 0.1, buyers, REF_ACTIVITY, activity_id)
+        record["completed"] = int(buyers.size)
+        record["revenue"] += float(amounts.sum())
+        self._finish_activity(record, participants, spec, 0.0, 0.0)
+
+    def activity_ugc(self, activity_id: int):
+        spec = self.params.activities.types.ugc
+        rng, m = self.rng["activities"], self.members
+        participants, record = self._start_activity(activity_id, "ugc", spec.participation)
+        yield self.env.timeout(spec.duration_days)
+        authors = participants[m.present[participants]]
+        submitted = self.env.now - rng.random(authors.size) * spec.duration_days
+        self.log.add("activity_done", submitted, authors, REF_ACTIVITY, activity_id)
+        record["completed"] = int(authors.size)
+        shares = rng.poisson(spec.shares_per_work, authors.size)
+        sharers = np.repeat(authors, shares)
+        share_ts = np.sort(self.env.now - rng.random(sharers.size) * 0.5)
+        self.log.add("share", share_ts, sharers, REF_ACTIVITY, activity_id)
+        joined = self.referral_joins(sharers, share_ts, self.params.arrivals.share_join_prob)
+        record["referral_joins"] += int(joined.size)
+        self._finish_activity(record, authors, spec, spec.purchase_prob, spec.order_value)
+
+    # ---- tier interventions
+
+    def tier_interventions(self):
+        """Weekly (active), monthly (loyal) and periodic (silent) campaigns by tier."""
+        p = self.params.tiering.interventions
+        rng, m = self.rng["interventions"], self.members
+        for day in range(1, self.params.simulation.days):
+            yield self.env.timeout(max(0.0, day + 11 / 24 - self.env.now))
+            rows = m.present_rows()
+            if day % 7 == 0:
+                active = rows[m.tier[rows] == tiering.ACTIVE]
+                m.boost[active] = p.active.interest_boost
+                m.boost_until[active] = day + 7
+                self.log.add("intervention", self.env.now, active, REF_TIER, tiering.ACTIVE)
+                self.cost(self.env.now, "tier_intervention", p.active.cost_per_member_week * active.size)
+            if day % 30 == 0:
+                loyal = rows[m.tier[rows] == tiering.LOYAL]
+                self.log.add("intervention", self.env.now, loyal, REF_TIER, tiering.LOYAL)
+                self.cost(self.env.now, "tier_intervention", p.loyal.cost_per_member_month * loyal.size)
+            if day % p.silent.every_days == 0:
+                silent = rows[m.tier[rows] == tiering.SILENT]
+                self.log.add("intervention", self.env.now, silent, REF_TIER, tiering.SILENT)
+                self.cost(self.env.now, "tier_intervention", p.silent.cost_per_target * silent.size)
+                recalled = silent[rng.random(silent.size) < p.silent.recall_prob]
+                m.interest[recalled] = np.maximum(m.interest[recalled], p.silent.interest_reset)
+                self.log.add("message", self.env.now + rng.random(recalled.size) * 0.4, recalled, REF_TIER, tiering.SILENT)
+                self.record_interactions(recalled)
+                m.messages_total[recalled] += 1
+
+    # ---- risk
+
+    def risk_incidents(self, kind: str):
+        p, rng, m = self.params.risk, self.rng["risk"], self.members
+        spec = p.types[kind]
+        rate = spec.incidents_per_year / 365
+        if rate <= 0:
+            return
+        while True:
+            yield self.env.timeout(rng.exponential(1 / rate))
+            if self.env.now >= self.params.simulation.days:
+                return
+            incident_id = self.next_incident_id
+            self.next_incident_id += 1
+            escalation = p.major_crisis_prob * ((1 - p.warning_escalation_reduction) if p.warning_system else 1.0)
+            major = rng.random() < escalation
+            if p.controls:
+                response_hours = spec.response_hours if spec.response_hours is not None else 0.0
+                residual = 1 - spec.effect
+            else:
+                response_hours, residual = p.uncontrolled_response_hours, 1.0
+            shock = spec.exit_shock * residual * (3.0 if major else 1.0)
+            self.log.add("incident", self.env.now, None, REF_INCIDENT, incident_id)
+            offender = -1
+            rows = m.present_rows()
+            if kind == "violation" and rows.size:
+                offender = int(rng.choice(rows))
+                self.log.add("violation", self.env.now, offender)
+                if p.controls and rng.random() < spec.effect:
+                    self.remove(np.array([offender]), self.env.now + response_hours / 24, "removed")
+            leavers = rows[rng.random(rows.size) < shock]
+            leavers = leavers[m.present[leavers]]
+            self.remove(leavers, self.env.now + response_hours / 24 + rng.random(leavers.size) * 0.5, "leave")
+            self.incident_rows.append({"incident_id": incident_id, "day": self.env.now, "type": kind, "major": major,
+                                       "response_hours": response_hours, "exits": int(leavers.size), "offender": offender})
+
+    def remove(self, rows: np.ndarray, ts, how: str) -> None:
+        if rows.size == 0:
+            return
+        m = self.members
+        m.present[rows] = False
+        m.left_day[rows] = self.day
+        m.subscriber[rows] = False
+        self.log.add(how, np.minimum(ts, self.params.simulation.days - 1e-6), rows)
+
+    # ---- the daily close
+
+    def daily_close(self):
+        p, m = self.params, self.members
+        rng_chat, rng_exit = self.rng["chat"], self.rng["exits"]
+        rules = p.tiering.rules
+        traits = p.members
+        drift = math.exp(-1 / traits.interest_drift_days)
+        automation = p.automation
+        window = p.monetization.share_window_days
+        for day in range(p.simulation.days):
+            self.day = day
+            yield self.env.timeout(max(0.0, day + 1 - 1e-6 - self.env.now))
+            rows = m.present_rows()
+            # Spontaneous chat of the day, at each member's usual hours.
+            rate = traits.chat_rate_mean * m.engagement[rows] * self.interest_multiplier(rows)
+            counts = rng_chat.poisson(rate)
+            talkers = np.repeat(rows, counts)
+            hours = (np.repeat(m.active_hour[rows], counts) + rng_chat.normal(0, 2.0, talkers.size)) % 24
+            self.log.add("message", day + hours / 24, talkers, REF_NONE)
+            np.add.at(m.messages_total, talkers, 1)
+            self.record_interactions(talkers)
+            spoke = rows[counts > 0]
+            m.interest[spoke] += traits.content_interest_gain * 0.5
+            # Rolling windows and tiers.
+            # Running sums over the windows: add today, drop the day that falls out.
+            slot_a, slot_l = day % rules.active_window_days, day % rules.loyal_window_days
+            m.interactions_window[rows] += m.today_interactions[rows] - m.interaction_ring[rows, slot_a]
+            m.purchases_window[rows] += m.today_purchases[rows] - m.purchase_ring[rows, slot_l]
+            m.interaction_ring[rows, slot_a] = m.today_interactions[rows]
+            m.purchase_ring[rows, slot_l] = m.today_purchases[rows]
+            m.tier[rows] = tiering.classify(
+                day - m.join_day[rows], m.messages_total[rows], m.interactions_window[rows],
+                m.purchases_window[rows], day - m.last_interaction_day[rows], rules,
+            )
+            # Commercial share over the recent window, weighted by how much each mode annoys.
+            # Before a full window has passed, members judge by the plan's steady share (the
+            # group ran the same calendar before the simulation started).
+            if day + 1 >= window:
+                recent = [w for ts, w in self.post_weights if ts > day + 1 - window]
+                self.commercial_share = sum(recent) / len(recent) if recent else 0.0
+            else:
+                self.commercial_share = self.planned_commercial_share
+            # Exits.
+            hazard = traits.base_exit_hazard * m.channel_exit_multiplier[rows]
+            hazard = np.where(m.tier[rows] == tiering.SILENT, hazard * traits.silent_exit_multiplier, hazard)
+            hazard *= np.exp(traits.ad_exit_slope * np.maximum(0.0, self.commercial_share - m.ad_tolerance[rows]))
+            hazard *= 1 + automation.aversion_increase * automation.level * (1 - m.bot_tolerance[rows]) / self.mean_bot_intolerance
+            hazard = np.where(m.complaint_today[rows], hazard * traits.complaint_exit_multiplier, hazard)
+            leaving = rows[rng_exit.random(rows.size) < -np.expm1(-hazard)]
+            self.remove(leaving, day + rng_exit.random(leaving.size), "leave")
+            # Membership renewals every 30 days of a subscription.
+            subscribers = rows[m.subscriber[rows] & ((day - m.member_since_day[rows]) % 30 == 29)]
+            if subscribers.size:
+                renew = subscribers[rng_exit.random(subscribers.size) < 0.85]
+                fee = p.monetization.modes["membership"].order_value
+                self.purchase(day + 0.9 * np.ones(renew.size), renew, np.full(renew.size, fee), REF_NONE, None)
+                m.subscriber[np.setdiff1d(subscribers, renew)] = False
+            # Interest relaxes toward the floor.
+            m.interest[rows] = traits.interest_floor + (m.interest[rows] - traits.interest_floor) * drift
+            # Daily costs: admin labour (fixed hours, partly automated), tools, risk control.
+            labour_hours = p.monitoring.admins * p.monitoring.admin_hours_per_day * (1 - automation.labour_cost_reduction * automation.level)
+            self.cost(day + 0.95, "admin_labour", labour_hours * p.monitoring.admin_hourly_wage)
+            self.cost(day + 0.95, "automation_tools", automation.tool_cost_per_month * automation.level / 30)
+            self.cost(day + 0.95, "risk_control", (p.risk.control_cost_per_month * p.risk.controls + p.risk.warning_cost_per_month * p.risk.warning_system) / 30)
+            present_after = m.present_rows()
+            tier_counts = np.bincount(m.tier[present_after], minlength=len(TIERS))
+            self.daily_rows.append({"day": day, "present": int(present_after.size), "messages": int(talkers.size),
+                                    "commercial_share": self.commercial_share, "exits": int(leaving.size),
+                                    **{tier: int(tier_counts[i]) for i, tier in enumerate(TIERS)}})
+            m.today_interactions[rows] = 0
+            m.today_purchases[rows] = 0
+            m.complaint_today[rows] = False
+
+    # ------------------------------------------------------------------ run and tables
+
+    def run(self) -> RunResult:
+        p = self.params
+        self.seed_initial_members()
+        for channel in ("organic", "douyin", "xiaohongshu", "referral"):
+            self.env.process(self.arrivals(channel))
+        self.env.process(self.publisher())
+        self.env.process(self.questions())
+        self.env.process(self.off_shift())
+        self.env.process(self.activity_scheduler())
+        if p.tiering.enabled:
+            self.env.process(self.tier_interventions())
+        for kind in p.risk.types:
+            self.env.process(self.risk_incidents(kind))
+        self.env.process(self.daily_close())
+        self.env.run(until=p.simulation.days)
+        # Labour of answering questions, on top of the fixed admin hours.
+        self.cost(p.simulation.days - 0.01, "admin_labour", self.counters["admin_busy_minutes"] / 60 * p.monitoring.admin_hourly_wage)
+        return self.result()
+
+    def result(self) -> RunResult:
+        p, m = self.params, self.members
+        start = pd.Timestamp(p.simulation.start_date, tz=TZ)
+        n = m.count
+
+        def stamp(days: np.ndarray) -> pd.DatetimeIndex:
+            return start + pd.to_timedelta(np.round(np.asarray(days) * 86400), unit="s")
+
+        member_ids = np.char.add("m", np.arange(n).astype(str))
+        members = pd.DataFrame({
+            "member_id": member_ids,
+            "group_id": self.group_id,
+            "join_ts": stamp(np.zeros(n)),
+            "channel": pd.Categorical.from_codes(m.channel[:n], categories=CHANNELS),
+            "left_ts": pd.NaT,
+        })
+        codes, ts, member, ref_kind, ref, amount = self.log.arrays()
+        events_join = (codes == EVENT_CODE["join"]) & (member >= 0)
+        join_ts = np.zeros(n)
+        join_ts[member[events_join]] = ts[events_join]
+        members["join_ts"] = stamp(join_ts)
+        gone = np.isin(codes, [EVENT_CODE["leave"], EVENT_CODE["removed"]]) & (member >= 0)
+        left_ts = np.full(n, np.nan)
+        left_ts[member[gone]] = ts[gone]
+        members["left_ts"] = pd.Series(stamp(np.nan_to_num(left_ts)), index=members.index).where(~np.isnan(left_ts))
+        for trait in ("engagement", "price_sensitivity", "ad_tolerance", "bot_tolerance", "share_propensity"):
+            members[trait] = getattr(m, trait)[:n]
+        members["overlap"] = m.overlap[:n]
+        members["revenue"] = m.revenue[:n]
+        members["tier_final"] = pd.Categorical.from_codes(np.where(m.present[:n], m.tier[:n], -1), categories=TIERS)
+
+        order = np.argsort(ts, kind="stable")
+        codes, ts, member, ref_kind, ref, amount = (a[order] for a in (codes, ts, member, ref_kind, ref, amount))
+        ref_text = self.ref_ids(ref_kind, ref)
+        events = pd.DataFrame({
+            "ts": stamp(ts),
+            "group_id": self.group_id,
+            # Categorical ids: the same strings as members.member_id, without building 100k strings.
+            "member_id": pd.Categorical.from_codes(member, categories=member_ids),
+            "event": pd.Categorical.from_codes(codes, categories=EVENT_TYPES),
+            "ref_id": ref_text,
+            "amount": amount,
+        })
+        posts_array = np.array(self.posts, dtype=float).reshape(-1, 4)
+        posts = pd.DataFrame({
+            "post_id": pd.array(np.char.add("p", posts_array[:, 0].astype(int).astype(str)), dtype="string"),
+            "ts": stamp(posts_array[:, 1]),
+            "group_id": self.group_id,
+            "content_type": pd.Categorical.from_codes(posts_array[:, 2].astype(int), categories=CONTENT_TYPES),
+            "commercial": posts_array[:, 3].astype(bool),
+        })
+        cost_array = np.array(self.costs, dtype=float).reshape(-1, 3)
+        costs = pd.DataFrame({
+            "ts": stamp(cost_array[:, 0]),
+            "group_id": self.group_id,
+            "category": pd.Categorical.from_codes(cost_array[:, 1].astype(int), categories=COST_CATEGORIES),
+            "amount": cost_array[:, 2],
+        })
+        daily = pd.DataFrame(self.daily_rows)
+        activities = pd.DataFrame(self.activity_rows, columns=[
+            "activity_id", "type", "start_day", "reached", "participants", "completed", "cost", "revenue",
+            "invites", "referral_joins", "newcomer_participants"])
+        questions = pd.DataFrame(self.question_rows, columns=["asked_day", "member", "answered_by", "response_minutes", "wait_minutes"])
+        incidents = pd.DataFrame(self.incident_rows, columns=["incident_id", "day", "type", "major", "response_hours", "exits", "offender"])
+        self.counters["days"] = p.simulation.days
+        self.counters["start_weekday"] = WEEKDAYS[start.weekday()]
+        return RunResult(p, self.replication, {"members": members, "events": events, "posts": posts, "costs": costs},
+                         daily, activities, questions, incidents, dict(self.counters))
+
+
+    @staticmethod
+    def ref_ids(ref_kind: np.ndarray, ref: np.ndarray) -> pd.Categorical:
+        """ref_id strings ("p12", "a3", "m45", "admin", "bot", tier names) as a categorical."""
+        key = ref_kind.astype(np.int64) * 10_000_000 + ref + 10
+        unique, codes = np.unique(key, return_inverse=True)
+        labels = []
+        for value in unique:
+            kind, number = divmod(int(value), 10_000_000)
+            number -= 10
+            if kind == REF_NONE:
+                labels.append(None)
+            elif kind == REF_TIER:
+                labels.append(TIERS[number])
+            elif kind == REF_MEMBER and number < 0:
+                labels.append("admin" if number == -1 else "bot")
+            else:
+                labels.append(f"{REF_PREFIX[kind]}{number}")
+        categories = [label for label in labels if label is not None]
+        lookup = np.array([categories.index(label) if label is not None else -1 for label in labels], dtype=np.int64)
+        return pd.Categorical.from_codes(lookup[codes.ravel()], categories=categories)
+
+
+def run_replication(params: Params, seed: int, replication: int) -> RunResult:
+    """Run replication ``replication`` of ``params`` with the master ``seed``.
+
+    The replication's seed sequence depends only on (seed, replication), never on the
+    scenario, so scenarios run with the same seed share their random streams.
+    """
+    sequence = np.random.SeedSequence(seed, spawn_key=(replication,))
+    return GroupModel(params, sequence, replication).run()

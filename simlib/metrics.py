@@ -15,12 +15,12 @@ import pandas as pd
 
 KPI_NAMES = (
     "retention_d30", "retention_d90", "messages_per_100_members_per_day", "revisit_7d",
-    "activity_conversion", "share_rate", "revenue_per_member", "ltv", "cost", "roi", "exits",
+    "activity_conversion", "share_rate", "revenue_per_member", "ltv", "cost", "roi", "exits", "members",
 )
 KPI_UNITS = {
     "retention_d30": "share", "retention_d90": "share", "messages_per_100_members_per_day": "messages",
     "revisit_7d": "share", "activity_conversion": "share", "share_rate": "share",
-    "revenue_per_member": "CNY", "ltv": "CNY", "cost": "CNY", "roi": "ratio", "exits": "members",
+    "revenue_per_member": "CNY", "ltv": "CNY", "cost": "CNY", "roi": "ratio", "exits": "members", "members": "members",
 }
 DASHBOARD_KPIS = ("messages_per_100_members_per_day", "revisit_7d", "activity_conversion", "share_rate")
 VISIT_EVENTS = ("message", "open", "share", "activity_join", "question")
@@ -203,6 +203,7 @@ def kpis(tables: dict[str, pd.DataFrame], start=None, end=None, horizon_months: 
         "cost": spend,
         "roi": income / spend if spend else math.nan,
         "exits": float(exits(tables, start, end)),
+        "members": float(seen),  # members in the group at any time of the window
     }
 
 

@@ -494,7 +494,7 @@ class GroupModel:
 
     def activity_referral_lottery(self, activity_id: int):
         spec = self.params.activities.types.referral_lottery
-        rng, m = self.rng["activities"], self.members
+        rng = self.rng["activities"]
         generation, record = self._start_activity(activity_id, "referral_lottery", spec.participation)
         everyone = [generation]
         for _day in range(spec.duration_days):

@@ -102,9 +102,11 @@ def write_results(
     lang: str = "zh",
     notes: Sequence[str] = (),
     data_source: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Path | None:
     """Write ``results.json`` and ``tables/*.csv`` under ``output_dir``; nothing if it is None.
 
+    ``extra`` adds top-level keys (e.g. ``scenario_label``, ``description``).
     Tables are written first and the JSON last, each atomically, so a results.json present
     means the run's outputs are complete.
     """
@@ -126,6 +128,7 @@ def write_results(
         "kpis": _clean(dict(kpis or {})),
         "tables": sorted((tables or {}).keys()),
         "notes": list(notes),
+        **_clean(dict(extra or {})),
     }
     target = folder / RESULTS_FILE
     _atomic_write_text(target, json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False))

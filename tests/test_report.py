@@ -1,0 +1,461 @@
+"""Tests of the comparative strategy report (simlib.report + notebooks/strategy_report.ipynb).
+
+The batch folders are fixtures written here with made-up per-replication values.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+from simlib import report
+from simlib.results import metric, write_results
+
+matplotlib.use("Agg")
+
+EVIL_NAME = "../../x<script>alert(1)</script>"
+EVIL_SLUG = "x-script-alert-1-script__0a1b2c"
+EVIL_DESCRIPTION = '<img src=x onerror="alert(2)">'
+EVIL_NOTEBOOK = "09_<svg onload=alert(3)>"  # no "/": it is a folder name
+NOISE = [-0.02, 0.01, 0.0, 0.015, -0.005]  # relative per-replication deviations (same for every scenario)
+THRESHOLDS = dict(report.FALLBACK_HEALTH_THRESHOLDS)
+T_975_DF4 = 2.7764451051977987  # Student t quantile 0.975 with 4 degrees of freedom (from tables)
+
+HEALTHY = {"messages_per_100_members_per_day": 10.0, "revisit_7d": 0.50, "activity_conversion": 0.30,
+           "share_rate": 0.20}
+
+# scenario -> (slug, headline KPI means, members, extra results.json fields)
+SCENARIOS = {
+    "baseline": ("baseline", {"retention_d30": 0.60, "revenue_per_member": 30.0, "cost": 20000.0}, 1000,
+                 {"description": "@current practice"}),
+    "tiered": ("tiered", {"retention_d30": 0.66, "revenue_per_member": 38.0, "cost": 22000.0}, 1000,
+               {"description": "-分层运营 tiered plan"}),
+    "ads_heavy": ("ads_heavy", {"retention_d30": 0.61, "revenue_per_member": 45.0, "cost": 15000.0,
+                                "share_rate": 0.12}, 1000, {"scenario_label": "+ads heavy"}),
+    "churny": ("churny", {"retention_d30": 0.50, "revenue_per_member": 50.0, "cost": 10000.0}, 1000,
+               {"description": "=1+1"}),
+    EVIL_NAME: (EVIL_SLUG, {"retention_d30": 0.62, "revenue_per_member": 33.0, "cost": 21000.0}, 1000,
+                {"description": EVIL_DESCRIPTION}),
+}
+# Net value per member = revenue_per_member − cost / members:
+# baseline 10, tiered 16, evil 12 (eligible); churny 40 (retention below floor), ads_heavy 30 (share rate fails).
+EXPECTED_ORDER = ["tiered", EVIL_NAME, "baseline", "churny", "ads_heavy"]
+
+
+def _values(mean: float, scale: float = 1.0) -> list[float]:
+    return [mean * (1 + scale * n) for n in NOISE]
+
+
+def _kpis(overrides: dict[str, float], scale: float = 1.0) -> dict[str, dict]:
+    means = {"retention_d90": 0.40, "ltv": 120.0, "roi": 1.5, "exits": 80.0, **HEALTHY, **overrides}
+    return {name: metric(_values(value, scale), unit=report.KPIS.get(name, "")) for name, value in means.items()}
+
+
+def _results_json(folder: Path, **extra) -> None:
+    path = folder / "results.json"
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload.update(extra)
+    path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+
+
+def make_batch(root: Path) -> Path:
+    """A batch folder with five scenarios, tier tables, a corrupt run, failures and an odd notebook name."""
+    manifest = []
+    for name, (slug, overrides, members, extra) in SCENARIOS.items():
+        for notebook, scale in (("04_kpi_monitoring", 1.0), ("01_member_tiering", 3.0)):
+            folder = root / "runs" / notebook / slug
+            kpis = _kpis(overrides, scale)
+            if notebook == "01_member_tiering":  # different numbers: the report must prefer 04
+                kpis = {k: metric([v * 2 for v in e["values"]], e["unit"]) for k, e in kpis.items()}
+            tables = None
+            if notebook == "01_member_tiering":
+                rows = [{"day": day, "tier": tier, "members": 100 + day * (i + 1)}
+                        for day in range(5) for i, tier in enumerate(["potential", "active", "loyal", "silent"])]
+                tables = {"tier_daily": pd.DataFrame(rows)}
+            write_results(folder, notebook=notebook, scenario=name, seed=42, replications=len(NOISE),
+                          metrics={"members": metric([members] * len(NOISE))}, kpis=kpis, tables=tables)
+            _results_json(folder, **extra)
+            (folder / "notebook.html").write_text("<html>run</html>", encoding="utf-8")
+            manifest.append({"notebook": notebook, "scenario": name, "scenario_slug": slug, "status": "ok",
+                             "duration_s": 3.5})
+    # A corrupt results.json of a run that the manifest calls ok.
+    corrupt = root / "runs" / "06_monetization" / "baseline"
+    corrupt.mkdir(parents=True)
+    (corrupt / "results.json").write_text('{"kpis": {"roi": ', encoding="utf-8")
+    manifest.append({"notebook": "06_monetization", "scenario": "baseline", "scenario_slug": "baseline",
+                     "status": "ok", "duration_s": 1.0})
+    # A notebook folder whose name carries markup, with no results.json.
+    odd = root / "runs" / EVIL_NOTEBOOK / "baseline"
+    odd.mkdir(parents=True)
+    (odd / "notebook.html").write_text("<html>odd</html>", encoding="utf-8")
+    manifest.append({"notebook": EVIL_NOTEBOOK, "scenario": "baseline", "scenario_slug": "baseline",
+                     "status": "ok", "duration_s": 1.0})
+    manifest += [
+        {"notebook": "07_risk_control", "scenario": EVIL_NAME, "scenario_slug": EVIL_SLUG, "status": "failed",
+         "duration_s": 2.0, "error": 'ValueError: <script>alert(1)</script> =HYPERLINK("x")'},
+        {"notebook": "05_automation_tools", "scenario": "tiered", "scenario_slug": "tiered", "status": "timeout",
+         "duration_s": 600.0, "error": "cell timed out"},
+        # A re-run: skipped lines do not hide the attempt that did the work.
+        {"notebook": "04_kpi_monitoring", "scenario": "tiered", "scenario_slug": "tiered", "status": "skipped"},
+    ]
+    lines = [json.dumps(r, ensure_ascii=False) for r in manifest] + ["{not json"]
+    (root / "manifest.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def batch_dir(tmp_path_factory) -> Path:
+    return make_batch(tmp_path_factory.mktemp("batch"))
+
+
+@pytest.fixture(scope="module")
+def batch(batch_dir):
+    return report.collect(batch_dir)
+
+
+def _entry(batch_dir: Path, notebook: str, slug: str, kpi: str) -> dict:
+    return json.loads((batch_dir / "runs" / notebook / slug / "results.json").read_text("utf-8"))["kpis"][kpi]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_headline_numbers_equal_fixture_means_and_intervals(batch, batch_dir):
+    headline = report.headline_table(batch)
+    assert list(dict.fromkeys(headline["scenario"]))[0] == "baseline"
+    assert set(headline["scenario"]) == set(SCENARIOS)
+    for name, (slug, *_rest) in SCENARIOS.items():
+        for kpi in report.KPIS:
+            expected = _entry(batch_dir, "04_kpi_monitoring", slug, kpi)
+            row = headline[(headline["scenario"] == name) & (headline["kpi"] == kpi)].iloc[0]
+            assert row["notebook"] == "04_kpi_monitoring"
+            assert row["n"] == len(NOISE)
+            assert (row["mean"], row["low"], row["high"]) == pytest.approx(
+                (expected["mean"], expected["low"], expected["high"]), rel=1e-12)
+    # The displayed cell is "mean [low, high]" of the same numbers.
+    expected = _entry(batch_dir, "04_kpi_monitoring", "tiered", "revenue_per_member")
+    cell = f"{expected['mean']:,.2f} [{expected['low']:,.2f}, {expected['high']:,.2f}]"
+    flags = report.health_flags(headline, THRESHOLDS)
+    assert cell in report.headline_html(headline, flags, "en")
+
+
+def test_health_flags_and_colours(batch):
+    headline = report.headline_table(batch)
+    flags = report.health_flags(headline, THRESHOLDS)
+    failing = flags[~flags["passed"]]
+    assert list(zip(failing["scenario"], failing["kpi"], strict=True)) == [("ads_heavy", "share_rate")]
+    display, styles = report.headline_display(headline, flags, "en")
+    share_column = next(c for c in display.columns if c.startswith(report.label("share_rate", "en")))
+    assert "≥ 18.0%" in share_column  # the threshold is in the header
+    row = display.index[display["Scenario"] == "+ads heavy"][0]
+    assert styles.loc[row, share_column] == report.FAIL_STYLE
+    assert styles.loc[display.index[display["Scenario"] == "tiered"][0], share_column] == report.PASS_STYLE
+    # Uncolored KPI columns have no style.
+    ltv_column = report.label("ltv", "en")
+    assert styles[ltv_column].eq("").all()
+
+
+def test_health_thresholds_from_defaults_yaml_and_fallback(tmp_path):
+    assert report.load_health_thresholds(tmp_path / "missing.yaml")[0] == report.FALLBACK_HEALTH_THRESHOLDS
+    path = tmp_path / "defaults.yaml"
+    path.write_text("monitoring:\n  health_thresholds:\n    share_rate: 0.3\n    revisit_7d: 0.5\n", "utf-8")
+    thresholds, source = report.load_health_thresholds(path)
+    assert thresholds == {"share_rate": 0.3, "revisit_7d": 0.5}
+    assert "monitoring.health_thresholds" in source
+    path.write_text("monitoring: {other: 1}\n", "utf-8")
+    assert report.load_health_thresholds(path)[1].endswith("(fallback)")
+
+
+def test_paired_differences_equal_hand_computation(batch, batch_dir):
+    differences = report.paired_differences(batch, "baseline")
+    assert "baseline" not in set(differences["scenario"])
+    row = differences[(differences["scenario"] == "tiered") & (differences["kpi"] == "revenue_per_member")].iloc[0]
+    a = _entry(batch_dir, "04_kpi_monitoring", "tiered", "revenue_per_member")["values"]
+    b = _entry(batch_dir, "04_kpi_monitoring", "baseline", "revenue_per_member")["values"]
+    d = [x - y for x, y in zip(a, b, strict=True)]
+    mean = sum(d) / len(d)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (len(d) - 1))
+    half = T_975_DF4 * sd / math.sqrt(len(d))
+    assert row["method"] == "paired" and row["n"] == 5
+    assert row["mean_diff"] == pytest.approx(mean, rel=1e-12)
+    assert (row["low"], row["high"]) == pytest.approx((mean - half, mean + half), rel=1e-9)
+    assert row["excludes_zero"]
+
+
+def test_compare_values_welch_when_lengths_or_seeds_differ():
+    a, b = [10.0, 12.0, 11.0, 13.0], [9.0, 9.5, 10.5, 8.0, 9.0]
+    result = report.compare_values(a, b)
+    ma, mb = sum(a) / 4, sum(b) / 5
+    va = sum((x - ma) ** 2 for x in a) / 3 / 4
+    vb = sum((x - mb) ** 2 for x in b) / 4 / 5
+    df = (va + vb) ** 2 / (va**2 / 3 + vb**2 / 4)
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, df) * math.sqrt(va + vb)
+    assert result["method"] == "welch" and "differ" in result["note"]
+    assert (result["low"], result["high"]) == pytest.approx((ma - mb - half, ma - mb + half))
+    unpaired = report.compare_values([1.0, 2.0, 3.0], [1.0, 2.5, 2.0], paired=False)
+    assert unpaired["method"] == "welch" and "seeds differ" in unpaired["note"]
+    assert report.compare_values(None, [1.0, 2.0], mean_a=3.0, mean_b=1.5)["method"] == "none"
+
+
+def test_differences_display_colours_by_direction(batch):
+    differences = report.paired_differences(batch, "baseline")
+    display, styles = report.differences_display(batch, differences, "en")
+    row = display.index[display["Scenario"] == "+ads heavy"][0]
+    # Lower cost is an improvement (green); lower share rate a deterioration (red); equal LTV uncoloured.
+    cost, share, ltv = (report.label(k, "en") for k in ("cost", "share_rate", "ltv"))
+    assert display.loc[row, cost].startswith("-5,000.00 [")
+    assert styles.loc[row, cost] == report.PASS_STYLE
+    assert display.loc[row, share].startswith("-8.0 pp [")
+    assert styles.loc[row, share] == report.FAIL_STYLE
+    assert styles.loc[row, ltv] == ""
+
+
+def test_welch_fallback_is_reported(tmp_path):
+    # "short" has no 04_kpi_monitoring run: its KPIs come from the first notebook that has them.
+    for name, revenue, notebook in [("baseline", [10.0, 11.0, 12.0, 13.0, 12.0], "04_kpi_monitoring"),
+                                    ("short", [14.0, 15.0, 13.0, 16.0], "02_content_operations")]:
+        write_results(tmp_path / "runs" / notebook / name, notebook=notebook, scenario=name,
+                      seed=1, replications=len(revenue), metrics={}, kpis={"revenue_per_member": metric(revenue)})
+    batch = report.collect(tmp_path)
+    sources = report.headline_table(batch).set_index("scenario")["notebook"]
+    assert sources["short"] == "02_content_operations" and sources["baseline"] == "04_kpi_monitoring"
+    differences = report.paired_differences(batch)
+    assert list(differences["method"]) == ["welch"]
+    html = report.differences_html(batch, differences, "en")
+    assert "†" in html and "Welch" in html and "4 vs 5" in html
+
+
+def test_scenario_names_and_descriptions_from_manifest_and_scenario_file(tmp_path):
+    scenario_file = tmp_path / "tiered.yaml"
+    scenario_file.write_text('label: "分层运营 Tiered"\ndescription: "<b>tiers</b>"\ntiering: {enabled: true}\n', "utf-8")
+    folder = tmp_path / "batch" / "runs" / "04_kpi_monitoring" / "tiered__abc123"
+    write_results(folder, notebook="04_kpi_monitoring", scenario=str(scenario_file), seed=1, replications=2,
+                  metrics={}, kpis={"roi": metric([1.0, 2.0])})
+    record = {"notebook": "04_kpi_monitoring", "scenario": "tiered", "scenario_slug": "tiered__abc123",
+              "scenario_file": str(scenario_file), "status": "ok"}
+    (tmp_path / "batch" / "manifest.jsonl").write_text(json.dumps(record) + "\n", "utf-8")
+    batch = report.collect(tmp_path / "batch")
+    assert list(batch.kpis) == ["tiered"]
+    assert batch.scenarios["tiered"].label == "分层运营 Tiered"
+    assert batch.scenarios["tiered"].description == "<b>tiers</b>"
+    # Without a manifest, a results.json scenario given as a file path names the scenario by its stem.
+    (tmp_path / "batch" / "manifest.jsonl").unlink()
+    assert list(report.collect(tmp_path / "batch").kpis) == ["tiered"]
+
+
+def test_ranking_follows_the_rule(batch):
+    ranking = report.rank_scenarios(batch, THRESHOLDS, "baseline")
+    table = ranking.table
+    assert ranking.value_name == "net_value_per_member"
+    assert list(table["scenario"]) == EXPECTED_ORDER
+    assert list(table["rank"]) == [1, 2, 3, 4, 5]
+    assert ranking.retention_floor == pytest.approx(0.60 - report.DEFAULT_RETENTION_TOLERANCE)
+    by_name = table.set_index("scenario")
+    assert by_name.loc["tiered", "value"] == pytest.approx(38.0 - 22.0)
+    assert by_name.loc["churny", "reasons"] == [("retention", "retention_d30")]
+    assert by_name.loc["ads_heavy", "reasons"] == [("health", "share_rate")]
+    assert by_name.loc["tiered", "diff"] == pytest.approx(6.0) and by_name.loc["tiered", "diff_significant"]
+    # An explicit floor changes eligibility.
+    relaxed = report.rank_scenarios(batch, THRESHOLDS, "baseline", retention_floor=0.4)
+    assert list(relaxed.table["scenario"][:2]) == ["churny", "tiered"]
+    text = report.recommendation_html(batch, ranking, "en")
+    assert "Recommendation: <b>tiered</b>" in text and "+6.00" in text and "excludes 0" in text
+    assert "推荐方案" in report.recommendation_html(batch, ranking, "zh")
+
+
+def _tie_batch(root: Path, with_members: bool = True) -> Path:
+    base = [10.0, 12.0, 11.0, 13.0, 14.0]
+    series = {"baseline": base, "b_steady": [v + 5 for v in base], "a_noisy": [26.0, 2.0, 16.0, 29.0, 12.0]}
+    for name, revenue in series.items():
+        kpis = {k: metric([v] * 5) for k, v in {**HEALTHY, "retention_d30": 0.6}.items()}
+        kpis["revenue_per_member"] = metric(revenue)
+        kpis["cost"] = metric([0.0] * 5)
+        kpis["roi"] = metric([v / 10 for v in revenue])
+        metrics = {"members": metric([500.0] * 5)} if with_members else {}
+        write_results(root / "runs" / "04_kpi_monitoring" / name, notebook="04_kpi_monitoring", scenario=name,
+                      seed=7, replications=5, metrics=metrics, kpis=kpis)
+    return root
+
+
+def test_ties_are_broken_by_significance_vs_baseline(tmp_path):
+    batch = report.collect(_tie_batch(tmp_path))
+    ranking = report.rank_scenarios(batch, THRESHOLDS)
+    table = ranking.table.set_index("scenario")
+    assert table.loc["a_noisy", "value"] == pytest.approx(table.loc["b_steady", "value"])
+    assert not table.loc["a_noisy", "diff_significant"] and table.loc["b_steady", "diff_significant"]
+    assert list(ranking.table["scenario"]) == ["b_steady", "a_noisy", "baseline"]
+    assert "Recommendation: <b>b_steady</b>" in report.recommendation_html(batch, ranking, "en")
+    assert "the order may be chance" in report.recommendation_html(batch, ranking, "en")
+
+
+def test_ranking_falls_back_to_roi_without_member_count(tmp_path):
+    batch = report.collect(_tie_batch(tmp_path, with_members=False))
+    ranking = report.rank_scenarios(batch, THRESHOLDS)
+    assert ranking.value_name == "roi"
+    assert "ROI" in report.ranking_html(batch, ranking, "en")
+
+
+def test_pareto_front():
+    headline = pd.DataFrame([
+        {"scenario": s, "kpi": k, "mean": v, "low": v, "high": v}
+        for s, exits, revenue in [("a", 10, 5), ("b", 20, 8), ("c", 20, 6), ("d", 5, 1), ("e", 10, 5)]
+        for k, v in (("exits", exits), ("revenue_per_member", revenue))
+    ])
+    assert report.pareto_front(headline) == ["a", "b", "d", "e"]  # c is dominated by b (and a)
+
+
+def _all_html(batch: Path, batch_results) -> list[str]:
+    headline = report.headline_table(batch_results)
+    flags = report.health_flags(headline, THRESHOLDS)
+    ranking = report.rank_scenarios(batch_results, THRESHOLDS)
+    differences = report.paired_differences(batch_results)
+    front = report.pareto_front(headline)
+    return [
+        report.intro_html(batch_results, "zh"),
+        report.status_html(batch_results, "zh"),
+        report.status_html(batch_results, "en"),
+        report.headline_html(headline, flags, "zh", "<source>"),
+        report.headline_html(headline, flags, "en"),
+        report.differences_html(batch_results, differences, "zh"),
+        report.differences_html(batch_results, differences, "en"),
+        report.ranking_html(batch_results, ranking, "zh"),
+        report.ranking_html(batch_results, ranking, "en"),
+        report.recommendation_html(batch_results, ranking, "en"),
+        report.frontier_note_html(batch_results, front, "zh"),
+        report.links_html(report.run_links(batch_results), "zh"),
+        report.csv_link_html(batch / "headline.csv", batch, "en"),
+        report.render_html_table(headline, caption=EVIL_NAME),
+    ]
+
+
+def test_user_strings_only_escaped_in_html(batch, batch_dir):
+    pieces = _all_html(batch_dir, batch)
+    joined = "\n".join(pieces)
+    for piece in pieces:
+        assert "<script" not in piece.lower()
+        assert "<img" not in piece.lower()
+        assert "<svg" not in piece
+        assert 'onerror="' not in piece
+    assert "x&lt;script&gt;alert(1)&lt;/script&gt;" in joined  # the evil scenario name, escaped
+    assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in joined  # its description
+    assert "09_&lt;svg onload=alert(3)&gt;" in joined  # the odd notebook name
+
+
+def test_run_links_are_relative_quoted_and_existing(batch, batch_dir):
+    links = report.run_links(batch)
+    hrefs = set(links["href"])
+    assert "runs/04_kpi_monitoring/tiered/notebook.html" in hrefs
+    assert f"runs/04_kpi_monitoring/{EVIL_SLUG}/notebook.html" in hrefs
+    assert "runs/09_%3Csvg%20onload%3Dalert%283%29%3E/baseline/notebook.html" in hrefs
+    assert len(links) == 2 * len(SCENARIOS) + 1  # the corrupt run has no notebook.html
+    for href in hrefs:
+        assert not href.startswith(("/", "..")) and "<" not in href
+    # Relative to another HTML folder.
+    other = report.run_links(batch, batch_dir / "sub")
+    assert all(h.startswith("../runs/") for h in other["href"])
+
+
+def test_corrupt_results_reported_not_fatal(batch):
+    problems = {p.where: p.message for p in batch.problems}
+    assert "corrupt" in problems["runs/06_monetization/baseline/results.json"]
+    assert f"runs/{EVIL_NOTEBOOK}/baseline/results.json" in problems  # missing results
+    assert any(w.startswith("manifest.jsonl:") for w in problems)  # the garbage manifest line
+    html = report.status_html(batch, "en")
+    assert "06_monetization/baseline/results.json" in html and "corrupt results.json" in html
+
+
+def test_run_status_counts_and_failed_runs(batch):
+    counts, failed = report.run_status(batch)
+    assert counts["ok"] == 2 * len(SCENARIOS) + 2  # the skipped re-run keeps its ok
+    assert counts["failed"] == 1 and counts["timeout"] == 1 and counts["skipped"] == 0
+    assert set(failed["status"]) == {"failed", "timeout"}
+    assert failed.set_index("status").loc["failed", "error"].startswith("ValueError")
+    assert "cell timed out" in report.status_html(batch, "zh")
+
+
+def test_csv_export_neutralizes_formulas(batch, tmp_path):
+    headline = report.headline_table(batch)
+    flags = report.health_flags(headline, THRESHOLDS)
+    path = report.write_headline_csv(headline, flags, tmp_path / "headline.csv")
+    with open(path, encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == len(headline)
+    for row in rows:
+        for value in row.values():
+            if value and value[0] in "=+-@":
+                float(value)  # only numbers may start like a formula
+    descriptions = {r["scenario"]: r["description"] for r in rows}
+    assert descriptions["churny"] == "'=1+1" and descriptions["baseline"] == "'@current practice"
+    assert descriptions["tiered"] == "'-分层运营 tiered plan"
+    assert {r["scenario_label"] for r in rows if r["scenario"] == "ads_heavy"} == {"'+ads heavy"}
+    share = next(r for r in rows if r["scenario"] == "ads_heavy" and r["kpi"] == "share_rate")
+    assert share["health"] == "fail" and float(share["threshold"]) == 0.18
+
+
+def test_missing_batch_folder_is_reported(tmp_path):
+    batch = report.collect(tmp_path / "nope")
+    assert not batch.found and batch.problems
+    assert "not found" in report.intro_html(batch, "en")
+    headline = report.headline_table(batch)
+    assert headline.empty
+    assert report.rank_scenarios(batch, THRESHOLDS).table.empty
+
+
+def test_plots_render(batch):
+    import matplotlib.pyplot as plt
+
+    headline = report.headline_table(batch)
+    front = report.pareto_front(headline)
+    tiers = report.tier_mix(batch)
+    assert set(tiers["tier"]) == {"potential", "active", "loyal", "silent"}
+    assert len(set(tiers["scenario"])) == len(SCENARIOS)
+    figures = [
+        report.plot_kpi_bars(batch, headline, lang="en"),
+        report.plot_tier_mix(batch, tiers, lang="en"),
+        report.plot_frontier(batch, headline, front, lang="en"),
+    ]
+    assert figures[0]._suptitle.get_text() == report.label("title_kpi_bars", "en")
+    assert figures[2].axes[0].get_title() == report.label("title_frontier", "en")
+    assert figures[0].axes[0].get_title() == report.label("retention_d30", "en")
+    for figure in figures:
+        plt.close(figure)
+    # Plot names lose CJK characters in English plots (no boxes without a CJK font).
+    batch.scenarios["tiered"].label = "分层运营 Tiered"
+    try:
+        assert report.plot_name(batch, "tiered", "en") == "Tiered"
+        assert report.plot_name(batch, "tiered", "zh") == "分层运营 Tiered"
+    finally:
+        batch.scenarios["tiered"].label = "tiered"
+
+
+def test_notebook_executes_and_exports_without_code(batch_dir, tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    papermill = pytest.importorskip("papermill")
+    from nbconvert import HTMLExporter
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "strategy_report.ipynb"
+    source = nbformat.read(notebook, as_version=4)
+    assert all(not cell.get("outputs") for cell in source.cells if cell.cell_type == "code")
+    tags = [cell.metadata.get("tags", []) for cell in source.cells]
+    assert sum("parameters" in t for t in tags) == 1
+
+    executed = tmp_path / "executed.ipynb"
+    parameters = {"batch_dir": str(batch_dir), "lang": "zh", "output_html": str(batch_dir / "index.html")}
+    papermill.execute_notebook(str(notebook), str(executed), parameters=parameters, kernel_name="python3",
+                               cwd=str(notebook.parent), progress_bar=False)
+    body, _ = HTMLExporter(exclude_input=True).from_notebook_node(nbformat.read(executed, as_version=4))
+    assert "关键指标总表" in body and "推荐方案" in body
+    expected = _entry(batch_dir, "04_kpi_monitoring", "tiered", "revenue_per_member")
+    assert f"{expected['mean']:,.2f} [{expected['low']:,.2f}, {expected['high']:,.2f}]" in body
+    assert "<script>alert(1)" not in body and "<img src=x" not in body
+    assert "report.collect" not in body  # no code cells
+    assert body.count("data:image/png;base64") >= 3  # three plots
+    assert (batch_dir / "headline.csv").is_file()

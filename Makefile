@@ -30,4 +30,5 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) reports/batches reports/latest
+	rm -rf $(VENV)
+	find reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name screenshot.png -exec rm -rf {} +

@@ -86,19 +86,31 @@ class EventLog:
 
     def arrays(self):
         """(event code, ts, member, ref kind, ref, amount) as equal-length arrays."""
-        columns = [[], [], [], [], [], []]
-        for code, ts, member, ref_kind, ref, amount, n in self.chunks:
-            columns[0].append(np.full(n, code, dtype=np.int8))
-            columns[1].append(np.broadcast_to(np.asarray(ts, dtype=float), (n,)))
-            columns[2].append(np.full(n, -1, dtype=np.int64) if member is None else np.broadcast_to(np.asarray(member, dtype=np.int64), (n,)))
-            columns[3].append(np.full(n, ref_kind, dtype=np.int8))
-            columns[4].append(np.full(n, -1, dtype=np.int64) if ref is None else np.broadcast_to(np.asarray(ref, dtype=np.int64), (n,)))
-            columns[5].append(np.full(n, np.nan) if amount is None else np.broadcast_to(np.asarray(amount, dtype=float), (n,)))
+        sizes = np.array([chunk[6] for chunk in self.chunks], dtype=np.int64)
+
+        def column(position: int, dtype, missing):
+            parts = []
+            for chunk in self.chunks:
+                value = chunk[position]
+                if value is None or np.ndim(value) == 0:
+                    parts.append(np.full(chunk[6], missing if value is None else value, dtype=dtype))
+                else:
+                    parts.append(np.asarray(value, dtype=dtype))
+            return parts
+
+        columns = [
+            [np.repeat(np.array([c[0] for c in self.chunks], dtype=np.int8), sizes)],
+            column(1, float, np.nan),
+            column(2, np.int64, -1),
+            [np.repeat(np.array([c[3] for c in self.chunks], dtype=np.int8), sizes)],
+            column(4, np.int64, -1),
+            column(5, float, np.nan),
+        ]
+        dtypes = (np.int8, float, np.int64, np.int8, np.int64, float)
         if self.singles:
             single = np.array(self.singles, dtype=float)
-            for i, dtype in enumerate((np.int8, float, np.int64, np.int8, np.int64, float)):
+            for i, dtype in enumerate(dtypes):
                 columns[i].append(single[:, i].astype(dtype))
-        dtypes = (np.int8, float, np.int64, np.int8, np.int64, float)
         return tuple(np.concatenate(parts) if parts else np.empty(0, dtype=dtype) for parts, dtype in zip(columns, dtypes, strict=True))
 
 
@@ -134,6 +146,7 @@ class GroupModel:
         self.day = 0
         self.posts: list[tuple[int, float, int, bool]] = []  # (post_id, ts, content code, commercial)
         self.post_weights: list[tuple[float, float]] = []  # (ts, annoyance weight) for the commercial share
+        self.window_first_post = 0  # index of the first post inside the commercial-share window
         self.costs: list[tuple[float, int, float]] = []
         self.daily_rows: list[dict] = []
         self.activity_rows: list[dict] = []
@@ -368,23 +381,29 @@ class GroupModel:
             count = rng.poisson(p.members.question_rate * rows.size)
             if count:
                 askers = rng.choice(rows, count)
-                hours = (self.members.active_hour[askers] + rng.normal(0, 2.0, count)) % 24
-                for ts, asker in sorted(zip(day + hours / 24, askers, strict=True)):
+                asked = day + ((self.members.active_hour[askers] + rng.normal(0, 2.0, count)) % 24) / 24
+                order = np.argsort(asked)
+                askers, asked = askers[order], asked[order]
+                self.log.add("question", asked, askers)
+                self.record_interactions(askers)
+                # Bots take a share of the questions and settle some at once; those need no
+                # queue and no SimPy process, so they are handled in one vectorized step.
+                service = self.rng["service"]
+                bot_minutes = p.automation.bot_answer_minutes
+                to_bot = service.random(count) < p.automation.level
+                settled = to_bot & (service.random(count) < p.automation.bot_resolution_prob)
+                self.log.add("answer", asked[settled] + bot_minutes * MINUTE, askers[settled], REF_MEMBER, -2)  # -2: a bot
+                self.question_rows.extend((t, int(a), "bot", bot_minutes, 0.0) for t, a in zip(asked[settled], askers[settled], strict=True))
+                for ts, asker, bot_first in zip(asked[~settled], askers[~settled], to_bot[~settled], strict=True):
                     yield self.env.timeout(max(0.0, ts - self.env.now))
-                    self.env.process(self.handle_question(int(asker), ts))
+                    self.env.process(self.handle_question(int(asker), float(ts), bot_minutes * MINUTE if bot_first else 0.0))
             yield self.env.timeout(max(0.0, day + 1 - self.env.now))
 
-    def handle_question(self, asker: int, asked: float):
+    def handle_question(self, asker: int, asked: float, bot_delay: float):
+        """A question for the admins (directly, or after a bot's answer did not settle it)."""
         p, rng = self.params, self.rng["service"]
-        self.log.add("question", asked, asker)
-        self.record_interactions(asker)
-        if rng.random() < p.automation.level:
-            yield self.env.timeout(p.automation.bot_answer_minutes * MINUTE)
-            resolved = rng.random() < p.automation.bot_resolution_prob
-            if resolved:
-                self.log.add("answer", self.env.now, asker, REF_MEMBER, -2)  # -2: answered by a bot
-                self.question_rows.append((asked, asker, "bot", (self.env.now - asked) * 1440, 0.0))
-                return
+        if bot_delay:
+            yield self.env.timeout(bot_delay)
         patience = p.members.question_patience_minutes * MINUTE
         if p.monitoring.admins == 0:
             yield self.env.timeout(patience)
@@ -667,8 +686,10 @@ class GroupModel:
             # Before a full window has passed, members judge by the plan's steady share (the
             # group ran the same calendar before the simulation started).
             if day + 1 >= window:
-                recent = [w for ts, w in self.post_weights if ts > day + 1 - window]
-                self.commercial_share = sum(recent) / len(recent) if recent else 0.0
+                while self.window_first_post < len(self.post_weights) and self.post_weights[self.window_first_post][0] <= day + 1 - window:
+                    self.window_first_post += 1
+                recent = self.post_weights[self.window_first_post:]
+                self.commercial_share = sum(w for _, w in recent) / len(recent) if recent else 0.0
             else:
                 self.commercial_share = self.planned_commercial_share
             # Exits.

@@ -137,21 +137,22 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def load_observed(data_source: str) -> Any:
+def load_observed(data_source: str, *, keep_text: bool = False) -> Any:
     """Load real data for a notebook: ``sample:<name>`` for a shipped sample, else a file path.
 
     Personal identifiers are pseudonymized on load (see :mod:`simlib.io`); the key comes from
-    the environment for real data and is never written to any output.
+    the environment for real data and is never written to any output. ``keep_text=True`` keeps
+    message text (for the sensitive-word filter; never print it for real data).
     """
     if data_source.startswith("sample:"):
         from simlib import datasets
 
-        return datasets.load_sample(data_source.split(":", 1)[1])
+        return datasets.load_sample(data_source.split(":", 1)[1], keep_text=keep_text)
     from simlib import io
 
     if not os.path.exists(data_source):
         raise NotebookParameterError(f"parameter data_source = {data_source!r}: file not found")
-    return io.load(data_source)
+    return io.load(data_source, keep_text=keep_text)
 
 
 def fmt_ci(entry: dict[str, Any], digits: int = 2, percent: bool = False) -> str:

@@ -1,0 +1,1 @@
+"""Analysis helpers behind the playbook notebooks (one module per notebook dimension)."""

@@ -1,0 +1,299 @@
+"""Activity design (活动策划): the analysis behind ``notebooks/03_activity_design``.
+
+* the article's table 3 built from the parameters (:func:`article_table`);
+* per-type participation, cost, revenue and ROI per replication and with 95% intervals
+  (:func:`per_replication_by_type`, :func:`summarize_by_type`, :func:`roi_comparison`);
+* referral fission as a branching process (:func:`expected_participants_per_seed`,
+  :func:`fission_overrides`, :func:`fission_ratio`) and group-cap saturation
+  (:func:`admission_table`);
+* budget allocation across activity types (:func:`greedy_allocation`,
+  :func:`schedule_from_counts`);
+* :func:`activity_extra`, the per-replication metrics evaluated in the simulation workers.
+
+Activity rows come from ``SimulationResult.activities`` (one row per activity instance, with
+a ``replication`` column).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simlib import metrics
+from simlib.params import ACTIVITY_TYPE_NAMES, Params
+from simlib.results import mean_ci
+
+TYPES = ACTIVITY_TYPE_NAMES
+_SUM_COLUMNS = ("reached", "participants", "completed", "cost", "revenue", "invites", "referral_joins",
+                "newcomer_participants")
+# Offsets (days into each 30-day month) that keep the four types from starting together.
+_OFFSETS = {"checkin": 3, "referral_lottery": 10, "live_flash_sale": 17, "ugc": 24}
+
+
+def article_table(params: Params) -> pd.DataFrame:
+    """Table 3 of the article (type, threshold, cost per head, ROI) from the parameters."""
+    rows = []
+    for name in TYPES:
+        spec = getattr(params.activities.types, name)
+        rows.append({"type": name, "threshold": spec.threshold, "cost_per_head": spec.cost_per_head,
+                     "roi_article": spec.roi, "roi_text": f"1:{spec.roi:g}"})
+    return pd.DataFrame(rows)
+
+
+def all_types_schedule(every_days: int = 30) -> list[dict[str, Any]]:
+    """A schedule running each of the four types once every ``every_days`` days, staggered."""
+    if not isinstance(every_days, int) or every_days < 1:
+        raise ValueError(f"every_days={every_days!r}: expected a positive integer")
+    return [{"type": name, "every_days": every_days, "first_day": _OFFSETS[name] * every_days // 30}
+            for name in TYPES]
+
+
+# --------------------------------------------------------------------------- per-type economics
+
+
+def per_replication_by_type(activities: pd.DataFrame) -> pd.DataFrame:
+    """Per replication and activity type: instances, sums and derived rates.
+
+    ``participation_rate`` = participants ÷ members reached, ``roi`` = revenue ÷ cost (the
+    article's "1:x" read as x yuan of revenue per yuan spent), ``net`` = revenue − cost.
+    """
+    missing = {"replication", "type", *_SUM_COLUMNS} - set(activities.columns)
+    if missing:
+        raise ValueError(f"activities lacks columns {sorted(missing)}")
+    if activities.empty:
+        return pd.DataFrame(columns=["replication", "type", "instances", *_SUM_COLUMNS])
+    grouped = activities.groupby(["replication", "type"], observed=True)
+    frame = grouped[list(_SUM_COLUMNS)].sum()
+    frame.insert(0, "instances", grouped.size())
+    frame = frame.reset_index()
+    frame["initial_participants"] = frame["participants"] - frame["newcomer_participants"]
+    frame["participation_rate"] = frame["initial_participants"] / frame["reached"].where(frame["reached"] > 0)
+    frame["completion_rate"] = frame["completed"] / frame["participants"].where(frame["participants"] > 0)
+    frame["roi"] = frame["revenue"] / frame["cost"].where(frame["cost"] > 0)
+    frame["net"] = frame["revenue"] - frame["cost"]
+    for column in ("participants", "cost", "revenue", "net"):
+        frame[f"{column}_per_instance"] = frame[column] / frame["instances"]
+    return frame
+
+
+def summarize_by_type(per_replication: pd.DataFrame, columns: Sequence[str] = (
+        "participation_rate", "participants_per_instance", "cost_per_instance", "revenue_per_instance",
+        "roi", "net_per_instance")) -> pd.DataFrame:
+    """Mean and 95% interval over replications of each column, tidy: type, metric, mean, low, high, n."""
+    rows = []
+    for name in TYPES:
+        part = per_replication[per_replication["type"] == name]
+        if part.empty:
+            continue
+        for column in columns:
+            entry = mean_ci(part[column].astype(float).tolist())
+            rows.append({"type": name, "metric": column, **entry})
+    return pd.DataFrame(rows, columns=["type", "metric", "mean", "low", "high", "n"])
+
+
+def roi_comparison(per_replication: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Simulated ROI by type (mean, 95% interval) beside the article's figure."""
+    summary = summarize_by_type(per_replication, ["roi"])
+    table = article_table(params)[["type", "roi_article"]].merge(summary.drop(columns="metric"), on="type", how="left")
+    table = table.rename(columns={"mean": "roi_sim", "low": "roi_low", "high": "roi_high"})
+    table["article_in_interval"] = (table["roi_article"] >= table["roi_low"]) & (table["roi_article"] <= table["roi_high"])
+    table["sim_minus_article"] = table["roi_sim"] - table["roi_article"]
+    return table
+
+
+def expected_roi(params: Params, propensity: float = 1.0) -> pd.DataFrame:
+    """The ROI each type's parameters imply per participant, before behaviour is simulated.
+
+    ``propensity`` is the mean relative purchase odds of buyers (1 = an average member); the
+    simulation's value differs because buyers are not average (cross-platform members buy
+    more often) and because the number of completers is random.
+    """
+    t = params.activities.types
+    rows = []
+    completion = t.checkin.continue_prob ** t.checkin.streak_days
+    rows.append(("checkin", completion * t.checkin.purchase_prob * propensity * t.checkin.order_value, t.checkin.cost_per_head, completion))
+    lottery = t.referral_lottery
+    rows.append(("referral_lottery", lottery.purchase_prob * propensity * lottery.order_value, lottery.cost_per_head, 1.0))
+    sale = t.live_flash_sale
+    rows.append(("live_flash_sale", sale.deposit + sale.final_purchase_prob * propensity * sale.order_value, sale.cost_per_head, sale.final_purchase_prob))
+    rows.append(("ugc", t.ugc.purchase_prob * propensity * t.ugc.order_value, t.ugc.cost_per_head, 1.0))
+    frame = pd.DataFrame(rows, columns=["type", "revenue_per_participant", "cost_per_head", "completion"])
+    frame["roi_expected"] = frame["revenue_per_participant"] / frame["cost_per_head"]
+    return frame
+
+
+# --------------------------------------------------------------------------- fission (裂变)
+
+
+def expected_participants_per_seed(reproduction_number: float, generations: int | None = None) -> float:
+    """Expected participants (the seed included) of a Galton–Watson cascade with mean offspring R.
+
+    With ``generations`` None the cascade runs to extinction: 1 / (1 − R) for R < 1 and
+    infinite otherwise. With a finite number of generations (a referral lottery of D days
+    has D rounds of invitations, so D + 1 generations of participants) it is Σ_{k=0}^{D} R^k.
+    """
+    r = float(reproduction_number)
+    if not math.isfinite(r) or r < 0:
+        raise ValueError(f"reproduction_number={reproduction_number!r}: expected a finite number ≥ 0")
+    if generations is None:
+        return 1 / (1 - r) if r < 1 else math.inf
+    if isinstance(generations, bool) or not isinstance(generations, (int, np.integer)) or generations < 0:
+        raise ValueError(f"generations={generations!r}: expected an integer ≥ 0 or None")
+    return float(sum(r**k for k in range(int(generations) + 1)))
+
+
+def lottery_generations(params: Params) -> int:
+    """Rounds of invitations of a referral lottery = its duration in days."""
+    return params.activities.types.referral_lottery.duration_days
+
+
+def fission_overrides(*, days: int = 30, initial_members: int = 100, group_cap: int = 500,
+                      every_days: int = 5) -> dict[str, Any]:
+    """Overrides that isolate the referral lottery's cascade: only lotteries, no other arrivals,
+    no exits, no content shares bringing members, and room in the group (cap ≫ members)."""
+    if initial_members > group_cap:
+        raise ValueError(f"initial_members={initial_members} exceeds group_cap={group_cap}")
+    return {
+        "simulation.days": days,
+        "simulation.initial_members": initial_members,
+        "simulation.group_cap": group_cap,
+        "activities.schedule": [{"type": "referral_lottery", "every_days": every_days, "first_day": 1}],
+        "arrivals.channels.organic.daily_reach": 0.0,
+        "arrivals.channels.douyin.daily_reach": 0.0,
+        "arrivals.channels.xiaohongshu.daily_reach": 0.0,
+        "arrivals.share_join_prob": 0.0,
+        "members.base_exit_hazard": 0.0,
+        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in ("info_leak", "opinion_crisis", "data_loss", "violation")},
+    }
+
+
+def fission_ratio(activities: pd.DataFrame) -> pd.DataFrame:
+    """Per replication: seeds (participants who started), all participants, and their ratio,
+    over the referral-lottery instances."""
+    lottery = activities[activities["type"] == "referral_lottery"]
+    if lottery.empty:
+        return pd.DataFrame(columns=["replication", "instances", "seeds", "participants", "ratio"])
+    grouped = lottery.groupby("replication")
+    frame = pd.DataFrame({
+        "instances": grouped.size(),
+        "seeds": grouped["participants"].sum() - grouped["newcomer_participants"].sum(),
+        "participants": grouped["participants"].sum(),
+        "invites": grouped["invites"].sum(),
+        "referral_joins": grouped["referral_joins"].sum(),
+    }).reset_index()
+    frame["ratio"] = frame["participants"] / frame["seeds"].where(frame["seeds"] > 0)
+    return frame
+
+
+def admission_table(activities: pd.DataFrame, accept_prob: float) -> pd.DataFrame:
+    """Per replication: referral-lottery invitations, expected acceptances (invites × accept)
+    and the invitees actually admitted; ``admitted_share`` < 1 shows the group cap biting."""
+    if not 0 <= accept_prob <= 1:
+        raise ValueError(f"accept_prob={accept_prob!r}: expected a probability")
+    ratio = fission_ratio(activities)
+    ratio["expected_accepts"] = ratio["invites"] * accept_prob
+    ratio["admitted_share"] = ratio["referral_joins"] / ratio["expected_accepts"].where(ratio["expected_accepts"] > 0)
+    return ratio
+
+
+# --------------------------------------------------------------------------- budget
+
+
+def greedy_allocation(budget: float, cost_per_instance: Mapping[str, float], roi: Mapping[str, float], *,
+                      repeat_decay: float = 0.7, max_per_type: int = 6) -> dict[str, int]:
+    """Instances per month of each type, chosen greedily by marginal net return per yuan.
+
+    The k-th instance of a type in a month is assumed to return ``roi × repeat_decay**(k−1)``
+    per yuan (diminishing returns from repeating an activity — a planning ASSUMPTION, the
+    simulation engine has no such fatigue). An instance is bought while its marginal net
+    return (roi − 1 after decay) is positive and it fits in the remaining budget.
+    """
+    if budget < 0 or not math.isfinite(budget):
+        raise ValueError(f"budget={budget!r}: expected a finite amount ≥ 0")
+    if not 0 < repeat_decay <= 1:
+        raise ValueError(f"repeat_decay={repeat_decay!r}: expected a number in (0, 1]")
+    unknown = (set(cost_per_instance) | set(roi)) - set(TYPES)
+    if unknown:
+        raise ValueError(f"unknown activity types {sorted(unknown)}; expected some of {list(TYPES)}")
+    counts = {name: 0 for name in TYPES if name in cost_per_instance and name in roi}
+    for name in counts:
+        if not cost_per_instance[name] > 0:
+            raise ValueError(f"cost_per_instance[{name!r}]={cost_per_instance[name]!r}: expected a positive cost")
+    left = float(budget)
+    while True:
+        options = [(roi[name] * repeat_decay ** counts[name] - 1, name) for name in counts
+                   if counts[name] < max_per_type and cost_per_instance[name] <= left + 1e-9]
+        options = [(gain, name) for gain, name in options if gain > 0]
+        if not options:
+            return counts
+        _, best = max(options)
+        counts[best] += 1
+        left -= cost_per_instance[best]
+
+
+def schedule_from_counts(counts: Mapping[str, int], period: int = 30) -> list[dict[str, Any]]:
+    """A schedule with ``counts[type]`` instances per ``period`` days, evenly spaced and staggered."""
+    schedule = []
+    for name, count in counts.items():
+        if name not in TYPES:
+            raise ValueError(f"unknown activity type {name!r}; expected one of {list(TYPES)}")
+        if count <= 0:
+            continue
+        every = max(1, round(period / count))
+        schedule.append({"type": name, "every_days": every, "first_day": _OFFSETS[name] * every // 30})
+    return schedule
+
+
+def planned_spend(counts: Mapping[str, int], cost_per_instance: Mapping[str, float]) -> float:
+    return float(sum(count * cost_per_instance[name] for name, count in counts.items()))
+
+
+# --------------------------------------------------------------------------- worker metrics
+
+
+def activity_extra(run) -> dict[str, float]:
+    """Per-replication metrics for :func:`simlib.runner.simulate` ``extra`` (runs in the worker)."""
+    from simlib.runner import window
+
+    start, end = window(run.params)
+    revenue = metrics.revenue(run.tables, start, end)
+    cost = metrics.total_cost(run.tables, start, end)
+    acts = run.activities
+    months = run.params.simulation.days / 30
+    activity_cost = float(acts["cost"].sum()) if len(acts) else 0.0
+    activity_revenue = float(acts["revenue"].sum()) if len(acts) else 0.0
+    lottery = acts[acts["type"] == "referral_lottery"] if len(acts) else acts
+    return {
+        "revenue_total": revenue,
+        "net_value": revenue - cost,
+        "activity_cost": activity_cost,
+        "activity_cost_per_month": activity_cost / months,
+        "activity_revenue": activity_revenue,
+        "activity_net": activity_revenue - activity_cost,
+        "activity_participants": float(acts["participants"].sum()) if len(acts) else 0.0,
+        "referral_joins": float(acts["referral_joins"].sum()) if len(acts) else 0.0,
+        "lottery_participants": float(lottery["participants"].sum()) if len(lottery) else 0.0,
+        "lottery_seeds": float((lottery["participants"] - lottery["newcomer_participants"]).sum()) if len(lottery) else 0.0,
+        "mean_members": float(run.daily["present"].mean()) if len(run.daily) else math.nan,
+    }
+
+
+def paired_table(results: Mapping[str, Any], reference: str, names: Sequence[str]) -> pd.DataFrame:
+    """Paired differences (scenario − reference) with 95% intervals, tidy: scenario, metric, …"""
+    from simlib.runner import paired_difference
+
+    if reference not in results:
+        raise KeyError(f"reference {reference!r} not among {list(results)}")
+    rows = []
+    for scenario, result in results.items():
+        if scenario == reference:
+            continue
+        for name in names:
+            entry = paired_difference(results[reference], result, name)
+            rows.append({"scenario": scenario, "metric": name, "mean": entry["mean"], "low": entry["low"],
+                         "high": entry["high"], "n": entry["n"]})
+    return pd.DataFrame(rows, columns=["scenario", "metric", "mean", "low", "high", "n"])

@@ -1,0 +1,547 @@
+"""Performance benchmark of the simulation engine: ``python -m simlib.bench``.
+
+Figures (each the median of ``--repeats`` runs, because the machine is shared and noisy):
+
+* **engine** — one replication of a full, 500-member group over 365 days with every
+  dimension's mechanics switched on (tiering, the content calendar, all four activity types,
+  commercial posts of every mode, automation 0.5, risk controls and warnings), timed through
+  the same :func:`simlib.model.run_replication` and :func:`simlib.runner.summarize` the
+  notebooks call. Member-days are the sum of the daily present members.
+* **naive** — the reference the design rejects: one SimPy process per member that wakes
+  every day, draws the day's interactions (Poisson at the member's rate), updates its 7- and
+  90-day windows, classifies its tier with :func:`simlib.tiering.classify` on 1-element arrays
+  and draws its exit — the engine's daily close, one member at a time.
+* **limit** — the practical limit: a vectorized NumPy step of a Markov chain over the five
+  tiers plus ``left`` with a fixed transition matrix, sampled from cumulative probabilities
+  and uniform draws, over the same members and days.
+* **sweep** — 10 scenarios × 30 replications × 500 members × 180 days through
+  :func:`simlib.runner.sweep` (one process pool for all runs) with 2 workers and with 1,
+  giving the speed-up and the peak memory of any process of the pool.
+
+Each figure is measured in a forked child process, so its peak resident set size (``ru_maxrss``
+of ``resource.getrusage``) belongs to that phase alone and earlier phases leave no noise.
+``--profile`` prints the top functions of one replication under cProfile; ``--json PATH``
+writes every figure; ``--quick`` is a smoke run with tiny sizes (targets then do not apply).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import math
+import multiprocessing
+import pstats
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from simlib import tiering
+from simlib.model import run_replication
+from simlib.params import Params, load_scenario
+from simlib.runner import summarize, sweep
+from simlib.schema import TIERS
+
+SEED = 20261125
+MIB = 1024 * 1024
+
+# Every activity type, on a rhythm that keeps several running at once.
+ALL_ACTIVITIES = [
+    {"type": "checkin", "every_days": 30, "first_day": 5},
+    {"type": "referral_lottery", "every_days": 60, "first_day": 15},
+    {"type": "live_flash_sale", "every_days": 45, "first_day": 20},
+    {"type": "ugc", "every_days": 60, "first_day": 40},
+]
+# Commercial posts of every mode (0.8 a week beside the 5 calendar posts ≈ 14%).
+ALL_COMMERCIAL = {"ecommerce": 0.4, "paid_knowledge": 0.2, "brand_deal": 0.1, "membership": 0.1}
+
+# The 10 scenarios of the sweep: override sets on the benchmark's base scenario.
+SWEEP_SCENARIOS: dict[str, dict[str, Any]] = {
+    "full": {},
+    "untiered": {"tiering": {"enabled": False}},
+    "manual": {"automation": {"level": 0.0}},
+    "automated": {"automation": {"level": 1.0}},
+    "no_commercial": {"monetization": {"commercial_posts_per_week": {m: 0.0 for m in ALL_COMMERCIAL}}},
+    "heavy_commercial": {"monetization": {"commercial_posts_per_week": {m: 1.0 for m in ALL_COMMERCIAL}}},
+    "one_admin": {"monitoring": {"admins": 1}},
+    "no_warning": {"risk": {"warning_system": False}},
+    "no_controls": {"risk": {"controls": False}},
+    "checkin_only": {"activities": {"schedule": [ALL_ACTIVITIES[0]]}},
+}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    members: int = 500
+    days: int = 365
+    sweep_scenarios: int = 10
+    sweep_replications: int = 30
+    sweep_members: int = 500
+    sweep_days: int = 180
+    workers: int = 2
+    repeats: int = 3
+    sweep_repeats: int = 1
+
+
+FULL = Sizes()
+QUICK = Sizes(members=30, days=20, sweep_scenarios=10, sweep_replications=1, sweep_members=30, sweep_days=10,
+              repeats=2, sweep_repeats=1)
+
+# (figure key, target as text, check on the value, applies only at full size)
+TARGETS: list[tuple[str, str, Callable[[float], bool]]] = [
+    ("engine.replication_seconds", "≤ 0.25 s", lambda v: v <= 0.25),
+    ("ratios.engine_over_naive", "≥ 10×", lambda v: v >= 10),
+    ("ratios.engine_over_limit", "≥ 0.25 (within 4×)", lambda v: v >= 0.25),
+    ("sweep.parallel_seconds", "≤ 30 s", lambda v: v <= 30),
+    ("sweep.speedup", "≥ 1.8×", lambda v: v >= 1.8),
+    ("sweep.peak_rss_mib", "≤ 1024 MiB", lambda v: v <= 1024),
+]
+
+
+def benchmark_params(members: int, days: int) -> Params:
+    """The full playbook with every dimension's mechanics on, a full group of ``members``."""
+    return load_scenario("full_playbook", {
+        "simulation": {"group_cap": members, "initial_members": members, "days": days},
+        "tiering": {"enabled": True},
+        "activities": {"schedule": ALL_ACTIVITIES},
+        "monetization": {"commercial_posts_per_week": ALL_COMMERCIAL},
+        "automation": {"level": 0.5},
+        "risk": {"controls": True, "warning_system": True},
+    })
+
+
+# --------------------------------------------------------------------------- measurement helpers
+
+
+def _maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size in MiB (Linux reports kilobytes)."""
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def _in_child(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run ``function(*args)`` in a forked child and return its dict, plus the child's peak RSS.
+
+    A forked child's ``ru_maxrss`` starts from its own resident size, not the parent's
+    high-water mark, so the peak belongs to this phase.
+    """
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def target() -> None:
+        baseline = _maxrss_mib()
+        try:
+            result = function(*args)
+            result["process_peak_rss_mib"] = _maxrss_mib()
+            result.setdefault("peak_rss_mib", result["process_peak_rss_mib"])
+            result["baseline_rss_mib"] = baseline
+            send.send(("ok", result))
+        except BaseException as error:  # report any failure to the parent
+            send.send(("error", f"{type(error).__name__}: {error}"))
+        finally:
+            send.close()
+
+    process = context.Process(target=target)
+    process.start()
+    send.close()
+    try:
+        status, payload = receive.recv()
+    except EOFError:
+        status, payload = "error", "the benchmark child exited without a result"
+    process.join()
+    if status != "ok":
+        raise RuntimeError(f"{getattr(function, '__name__', function)} failed: {payload}")
+    return payload
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+def measure_engine(members: int, days: int, repeats: int) -> dict[str, Any]:
+    params = benchmark_params(members, days)
+    run_times, summary_times, member_days = [], [], []
+    for replication in range(repeats):
+        start = time.perf_counter()
+        run = run_replication(params, SEED, replication)
+        middle = time.perf_counter()
+        summarize(run)
+        end = time.perf_counter()
+        run_times.append(middle - start)
+        summary_times.append(end - middle)
+        member_days.append(int(run.daily["present"].sum()))
+        del run
+    replication_seconds = _median(run_times)
+    summary_seconds = _median(summary_times)
+    days_per_run = _median(member_days)
+    return {
+        "members": members, "days": days, "repeats": repeats,
+        "replication_seconds": replication_seconds,
+        "summary_seconds": summary_seconds,
+        "total_seconds": _median([a + b for a, b in zip(run_times, summary_times, strict=True)]),
+        "replication_seconds_all": run_times,
+        "summary_seconds_all": summary_times,
+        "member_days": days_per_run,
+        "member_days_per_second": days_per_run / replication_seconds,
+        "member_days_per_second_with_summary": days_per_run / (replication_seconds + summary_seconds),
+    }
+
+
+def profile_replication(members: int, days: int, top: int = 10) -> dict[str, Any]:
+    """cProfile one replication; the ``top`` functions by total (own) time."""
+    params = benchmark_params(members, days)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_replication(params, SEED, 0)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    entries = []
+    for (filename, line, name), (primitive_calls, calls, tottime, cumtime, _callers) in rows:
+        short = filename.split("site-packages/")[-1].split("/work/main/")[-1]
+        entries.append({"function": f"{short}:{line}({name})", "ncalls": calls, "primitive_calls": primitive_calls,
+                        "tottime": tottime, "cumtime": cumtime, "share_of_total": tottime / total if total else math.nan})
+    return {"total_seconds": total, "top": entries}
+
+
+# --------------------------------------------------------------------------- reference (a): naive
+
+
+NAIVE_PURCHASE_RATE = 0.01  # purchases per member per day, for the 90-day window
+
+
+def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[str, Any]:
+    """One SimPy process per member waking daily — the engine's daily close, per member.
+
+    Each member draws the day's interactions (Poisson at its own rate), updates its running
+    7-day and 90-day windows, is classified with :func:`simlib.tiering.classify` on 1-element
+    arrays (the same rules), drifts its interest and draws its exit; a leaver's seat is taken
+    by a newcomer at once, as arrivals keep the engine's full group full.
+    """
+    rules, traits = params.tiering.rules, params.members
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    present = np.zeros(days, dtype=np.int64)
+    tiers = np.zeros((days, len(TIERS)), dtype=np.int64)
+    drift = math.exp(-1 / traits.interest_drift_days)
+    sigma = traits.engagement_sigma
+    active_window, loyal_window = rules.active_window_days, rules.loyal_window_days
+
+    def member():
+        engagement = rng.lognormal(-sigma**2 / 2, sigma)
+        join_day = -int(rng.integers(30, 365))
+        interest = traits.interest_floor + (1 - traits.interest_floor) * rng.random()
+        last_interaction = -int(rng.geometric(0.15))
+        messages_total = 1 + int(rng.poisson(20))
+        ring_a, ring_l = [0] * active_window, [0] * loyal_window
+        window_a = window_l = 0
+        yield env.timeout(1 - 1e-6)  # the close of day 0
+        for day in range(days):
+            count = int(rng.poisson(traits.chat_rate_mean * engagement * interest))
+            bought = int(rng.poisson(NAIVE_PURCHASE_RATE))
+            if count:
+                messages_total += count
+                last_interaction = day
+                interest += traits.content_interest_gain * 0.5
+            slot_a, slot_l = day % active_window, day % loyal_window
+            window_a += count - ring_a[slot_a]
+            window_l += bought - ring_l[slot_l]
+            ring_a[slot_a], ring_l[slot_l] = count, bought
+            tier = int(tiering.classify(
+                np.array([day - join_day]), np.array([messages_total]), np.array([window_a]),
+                np.array([window_l]), np.array([day - last_interaction]), rules,
+            )[0])
+            present[day] += 1
+            tiers[day, tier] += 1
+            hazard = traits.base_exit_hazard * (traits.silent_exit_multiplier if tier == tiering.SILENT else 1.0)
+            if rng.random() < -math.expm1(-hazard):  # leaves; a newcomer takes the seat
+                engagement = rng.lognormal(-sigma**2 / 2, sigma)
+                join_day, last_interaction, messages_total, interest = day + 1, day + 1, 0, 1.0
+                ring_a, ring_l = [0] * active_window, [0] * loyal_window
+                window_a = window_l = 0
+            interest = traits.interest_floor + (interest - traits.interest_floor) * drift
+            yield env.timeout(1.0)
+
+    for _ in range(members):
+        env.process(member())
+    env.run(until=days)
+    return {"member_days": int(present.sum()), "tier_days": tiers.sum(axis=0).tolist()}
+
+
+def measure_naive(members: int, days: int, repeats: int) -> dict[str, Any]:
+    params = benchmark_params(members, days)
+    times, member_days = [], 0
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        result = naive_reference(params, members, days, SEED + repeat)
+        times.append(time.perf_counter() - start)
+        member_days = result["member_days"]
+    seconds = _median(times)
+    return {"members": members, "days": days, "repeats": repeats, "seconds": seconds, "seconds_all": times,
+            "member_days": member_days, "member_days_per_second": member_days / seconds}
+
+
+# --------------------------------------------------------------------------- reference (b): NumPy limit
+
+# Daily transitions between potential, active, loyal, silent, regular and left (rows sum to 1).
+# Fixed, plausible figures; a left member's seat goes to a newcomer (potential) the next day.
+MARKOV_STATES = (*TIERS, "left")
+MARKOV_MATRIX = np.array([
+    # potential active loyal  silent regular left
+    [0.850, 0.040, 0.000, 0.000, 0.108, 0.002],  # potential
+    [0.000, 0.900, 0.010, 0.000, 0.089, 0.001],  # active
+    [0.000, 0.020, 0.970, 0.000, 0.009, 0.001],  # loyal
+    [0.000, 0.010, 0.000, 0.960, 0.027, 0.003],  # silent
+    [0.000, 0.030, 0.002, 0.030, 0.937, 0.001],  # regular
+    [1.000, 0.000, 0.000, 0.000, 0.000, 0.000],  # left → a newcomer
+])
+
+
+def numpy_limit(members: int, days: int, seed: int) -> dict[str, Any]:
+    """Vectorized Markov step over all members per day: uniform draws against cumulative rows."""
+    rng = np.random.default_rng(seed)
+    cumulative = np.cumsum(MARKOV_MATRIX, axis=1)
+    cumulative[:, -1] = 1.0  # guard against rounding
+    start = np.cumsum([0.05, 0.15, 0.05, 0.25, 0.50, 0.0])
+    state = np.searchsorted(start, rng.random(members) * start[-1], side="right").astype(np.int64)
+    left = len(MARKOV_STATES) - 1
+    present = np.zeros(days, dtype=np.int64)
+    counts = np.zeros((days, len(MARKOV_STATES)), dtype=np.int64)
+    for day in range(days):
+        draws = rng.random(members)
+        state = (draws[:, None] >= cumulative[state]).sum(axis=1)
+        counts[day] = np.bincount(state, minlength=len(MARKOV_STATES))
+        present[day] = members - counts[day, left]
+    return {"member_days": int(present.sum()), "state_days": counts.sum(axis=0).tolist()}
+
+
+def measure_limit(members: int, days: int, repeats: int) -> dict[str, Any]:
+    times, member_days = [], 0
+    for repeat in range(max(repeats, 5)):  # cheap: a few more repeats steady the median
+        start = time.perf_counter()
+        member_days = numpy_limit(members, days, SEED + repeat)["member_days"]
+        times.append(time.perf_counter() - start)
+    seconds = _median(times)
+    return {"members": members, "days": days, "repeats": len(times), "seconds": seconds, "seconds_all": times,
+            "member_days": member_days, "member_days_per_second": member_days / seconds}
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def parallel_capacity(workers: int, loops: int = 3_000_000) -> float:
+    """How many cores the machine gives us right now: the speed-up of ``workers`` processes
+    over one on a pure-Python loop (other users' load shows up here, not as an engine cost)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    start = time.perf_counter()
+    for _ in range(workers):
+        _spin(loops)
+    serial = time.perf_counter() - start
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        start = time.perf_counter()
+        list(pool.map(_spin, [loops] * workers))
+        parallel = time.perf_counter() - start
+    return serial / parallel
+
+
+def measure_sweep(sizes: Sizes) -> dict[str, Any]:
+    """All runs of 10 scenarios in one pool with ``workers`` processes, then with one.
+
+    Runs in a forked child of the benchmark: afterwards ``RUSAGE_SELF`` is the peak of the
+    process that collected the summaries and ``RUSAGE_CHILDREN`` the peak of the largest
+    pool worker (they have been joined when the pool shut down).
+    """
+    base = benchmark_params(sizes.sweep_members, sizes.sweep_days)
+    scenarios = dict(list(SWEEP_SCENARIOS.items())[: sizes.sweep_scenarios])
+    runs = len(scenarios) * sizes.sweep_replications
+
+    def timed(workers: int) -> tuple[float, int]:
+        start = time.perf_counter()
+        results = sweep(scenarios, base=base, replications=sizes.sweep_replications, seed=SEED, workers=workers)
+        seconds = time.perf_counter() - start
+        member_days = int(sum(result.daily["present"].sum() for result in results.values()))
+        if sum(result.replications for result in results.values()) != runs:
+            raise RuntimeError("the sweep returned the wrong number of replications")
+        return seconds, member_days
+
+    capacity = parallel_capacity(sizes.workers)
+    parallel_times, member_days = [], 0
+    for _ in range(sizes.sweep_repeats):
+        seconds, member_days = timed(sizes.workers)
+        parallel_times.append(seconds)
+    parent_peak = _maxrss_mib(resource.RUSAGE_SELF)
+    worker_peak = _maxrss_mib(resource.RUSAGE_CHILDREN)
+    serial_times = [timed(1)[0] for _ in range(sizes.sweep_repeats)]
+    parallel, serial = _median(parallel_times), _median(serial_times)
+    return {
+        "scenarios": len(scenarios), "replications": sizes.sweep_replications, "runs": runs,
+        "members": sizes.sweep_members, "days": sizes.sweep_days, "workers": sizes.workers,
+        "repeats": sizes.sweep_repeats,
+        "parallel_seconds": parallel, "parallel_seconds_all": parallel_times,
+        "serial_seconds": serial, "serial_seconds_all": serial_times,
+        "speedup": serial / parallel,
+        "machine_parallel_capacity": capacity,
+        "seconds_per_run_serial": serial / runs,
+        "member_days": member_days, "member_days_per_second": member_days / parallel,
+        "parent_peak_rss_mib": parent_peak, "worker_peak_rss_mib": worker_peak,
+        # Peak of any process during the parallel sweep (the serial run comes after).
+        "peak_rss_mib": max(parent_peak, worker_peak),
+        "serial_process_peak_rss_mib": _maxrss_mib(resource.RUSAGE_SELF),
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _lookup(figures: dict[str, Any], key: str) -> float:
+    section, name = key.split(".")
+    return float(figures[section][name])
+
+
+def check_targets(figures: dict[str, Any], applicable: bool) -> list[dict[str, Any]]:
+    rows = []
+    for key, text, check in TARGETS:
+        value = _lookup(figures, key)
+        rows.append({"figure": key, "value": value, "target": text, "met": bool(check(value)) if applicable else None})
+    return rows
+
+
+def format_table(figures: dict[str, Any]) -> str:
+    engine, naive, limit, ratios, sweep_ = (figures[k] for k in ("engine", "naive", "limit", "ratios", "sweep"))
+    met = {row["figure"]: row for row in figures["targets"]}
+
+    def status(key: str | None) -> tuple[str, str]:
+        if key not in met:
+            return "", ""
+        row = met[key]
+        return row["target"], "n/a" if row["met"] is None else ("yes" if row["met"] else "NO")
+
+    size = f"{engine['members']} members × {engine['days']} days"
+    sweep_size = (f"{sweep_['scenarios']} scenarios × {sweep_['replications']} reps × {sweep_['members']} members"
+                  f" × {sweep_['days']} days")
+    rows = [
+        (f"engine ({size}): replication wall time", f"{engine['replication_seconds']:.3f} s", "engine.replication_seconds"),
+        ("engine: KPI summary (runner.summarize)", f"{engine['summary_seconds']:.3f} s", None),
+        ("engine: member-days / s", f"{engine['member_days_per_second']:,.0f}", None),
+        ("engine: member-days / s incl. summary", f"{engine['member_days_per_second_with_summary']:,.0f}", None),
+        ("engine: peak RSS (MiB)", f"{engine['peak_rss_mib']:.0f}", None),
+        (f"naive per-member SimPy ({naive['members']} × {naive['days']}): wall time", f"{naive['seconds']:.3f} s", None),
+        ("naive: member-days / s", f"{naive['member_days_per_second']:,.0f}", None),
+        ("naive: peak RSS (MiB)", f"{naive['peak_rss_mib']:.0f}", None),
+        (f"NumPy Markov limit ({limit['members']} × {limit['days']}): wall time", f"{limit['seconds']:.4f} s", None),
+        ("limit: member-days / s", f"{limit['member_days_per_second']:,.0f}", None),
+        ("limit: peak RSS (MiB)", f"{limit['peak_rss_mib']:.0f}", None),
+        ("ratio engine / naive (member-days/s)", f"{ratios['engine_over_naive']:.1f}×", "ratios.engine_over_naive"),
+        ("ratio engine / limit (member-days/s)", f"{ratios['engine_over_limit']:.3f}", "ratios.engine_over_limit"),
+        (f"sweep ({sweep_size}): {sweep_['workers']} workers", f"{sweep_['parallel_seconds']:.1f} s", "sweep.parallel_seconds"),
+        ("sweep: 1 worker", f"{sweep_['serial_seconds']:.1f} s", None),
+        ("sweep: speed-up", f"{sweep_['speedup']:.2f}×", "sweep.speedup"),
+        ("sweep: member-days / s", f"{sweep_['member_days_per_second']:,.0f}", None),
+        (f"machine: speed-up of {sweep_['workers']} pure-Python loops (cores free)", f"{sweep_['machine_parallel_capacity']:.2f}×", None),
+        ("sweep: peak RSS of any process (MiB)", f"{sweep_['peak_rss_mib']:.0f}", "sweep.peak_rss_mib"),
+    ]
+    lines = [(name, value, *status(key)) for name, value, key in rows]
+    widths = [max(len(line[i]) for line in [("figure", "value", "target", "met?"), *lines]) for i in range(4)]
+    header = ("figure", "value", "target", "met?")
+    out = ["  ".join(text.ljust(width) for text, width in zip(header, widths, strict=True)),
+           "  ".join("-" * width for width in widths)]
+    for line in lines:
+        out.append("  ".join([line[0].ljust(widths[0]), line[1].rjust(widths[1]), line[2].ljust(widths[2]), line[3]]).rstrip())
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def run(sizes: Sizes, *, profile: bool = False, quick: bool = False) -> dict[str, Any]:
+    started = time.perf_counter()
+    figures: dict[str, Any] = {"config": {**asdict(sizes), "quick": quick, "seed": SEED, "python": sys.version.split()[0],
+                                          "activities": [a["type"] for a in ALL_ACTIVITIES],
+                                          "commercial_posts_per_week": ALL_COMMERCIAL,
+                                          "sweep_scenarios": list(SWEEP_SCENARIOS)[: sizes.sweep_scenarios]}}
+    figures["engine"] = _in_child(measure_engine, sizes.members, sizes.days, sizes.repeats)
+    figures["naive"] = _in_child(measure_naive, sizes.members, sizes.days, sizes.repeats)
+    figures["limit"] = _in_child(measure_limit, sizes.members, sizes.days, sizes.repeats)
+    figures["ratios"] = {
+        "engine_over_naive": figures["engine"]["member_days_per_second"] / figures["naive"]["member_days_per_second"],
+        "engine_over_limit": figures["engine"]["member_days_per_second"] / figures["limit"]["member_days_per_second"],
+    }
+    figures["sweep"] = _in_child(measure_sweep, sizes)
+    if profile:
+        figures["profile"] = _in_child(profile_replication, sizes.members, sizes.days)
+    applicable = _scale(sizes) == _scale(FULL)
+    figures["targets"] = check_targets(figures, applicable)
+    figures["all_targets_met"] = all(row["met"] for row in figures["targets"]) if applicable else None
+    figures["bench_seconds"] = time.perf_counter() - started
+    return figures
+
+
+def _scale(sizes: Sizes) -> tuple:
+    """What the targets depend on (not the number of repeats)."""
+    return (sizes.members, sizes.days, sizes.sweep_scenarios, sizes.sweep_replications, sizes.sweep_members,
+            sizes.sweep_days, sizes.workers)
+
+
+def format_profile(profile: dict[str, Any]) -> str:
+    entries = profile["top"]
+    lines = [f"cProfile total {profile['total_seconds']:.3f} s", f"{'tottime':>9} {'share':>6} {'cumtime':>9} {'ncalls':>8}  function"]
+    for entry in entries:
+        lines.append(f"{entry['tottime']:9.3f} {entry['share_of_total']:6.1%} {entry['cumtime']:9.3f} {entry['ncalls']:8d}  {entry['function']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simlib.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run with tiny sizes (targets do not apply)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure as JSON to PATH")
+    parser.add_argument("--profile", action="store_true", help="cProfile one replication and print the top 10 functions")
+    parser.add_argument("--repeats", type=int, help="repeats of each single-run figure (median reported)")
+    parser.add_argument("--sweep-repeats", type=int, help="repeats of each sweep timing (median reported)")
+    parser.add_argument("--workers", type=int, help="workers of the parallel sweep (default 2)")
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    changes = {name: value for name, value in (("repeats", args.repeats), ("sweep_repeats", args.sweep_repeats),
+                                               ("workers", args.workers)) if value is not None}
+    if changes:
+        sizes = Sizes(**{**asdict(sizes), **changes})
+    figures = run(sizes, profile=args.profile, quick=args.quick)
+    print(format_table(figures))
+    if not args.quick and _scale(sizes) != _scale(FULL):
+        print("\n(targets apply only to the default sizes, repeats and workers)")
+    if args.quick:
+        print("\n(quick smoke run: tiny sizes, so the targets do not apply)")
+    if "profile" in figures:
+        print(f"\nTop 10 functions by own time, one replication ({sizes.members} members × {sizes.days} days):")
+        print(format_profile(figures["profile"]))
+    print(f"\nbenchmark wall time: {figures['bench_seconds']:.1f} s")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
+        print(f"figures written to {args.json}")
+    if args.strict and figures["all_targets_met"] is False:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

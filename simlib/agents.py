@@ -26,8 +26,16 @@ _BOOL_COLUMNS = ("present", "overlap", "complaint_today", "subscriber")
 class Members:
     """Column store of member traits and state, grown on demand."""
 
+    _BLOCK = 256  # members' traits drawn ahead at a time
+
     def __init__(self, capacity: int, active_window: int, loyal_window: int):
         self.count = 0
+        self.present_total = 0
+        self.boosted: list[np.ndarray] = []  # rows whose boost changed (the model caches interest factors)
+        self._present_rows: np.ndarray | None = None
+        self._pool: dict[str, np.ndarray] | None = None
+        self._pool_next = 0
+        self._lookup: dict[str, np.ndarray] | None = None
         self.capacity = max(16, capacity)
         self.channel = np.zeros(self.capacity, dtype=np.int8)
         self.tier = np.zeros(self.capacity, dtype=np.int8)
@@ -55,29 +63,56 @@ class Members:
             setattr(self, name, grown)
         self.capacity = new_capacity
 
+    def _trait_draws(self, count: int, params, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """The next ``count`` members' random traits, drawn ahead in blocks.
+
+        Drawing a few hundred members' traits at once costs about what drawing one does, and a
+        group admits members one or two at a time, so the draws are made in blocks of at least
+        ``_BLOCK`` and handed out in order. The block is a fixed function of the traits stream,
+        so a seed still reproduces every member.
+        """
+        pool = self._pool
+        if pool is None or self._pool_next + count > len(pool["open_z"]):
+            size = max(count, self._BLOCK)
+            traits = params.members
+            sigma = traits.engagement_sigma
+            fresh = {
+                # Lognormal with mean 1 before the channel factor, so chat_rate_mean stays the mean rate.
+                "engagement": rng.lognormal(-sigma**2 / 2, sigma, size),
+                "open_z": rng.standard_normal(size),
+                "active_hour": rng.normal(traits.active_hour_mean, traits.active_hour_sd, size) % 24,
+                "price_sensitivity": rng.beta(traits.price_sensitivity.a, traits.price_sensitivity.b, size),
+                "ad_tolerance": rng.beta(traits.ad_tolerance.a, traits.ad_tolerance.b, size),
+                "bot_tolerance": rng.beta(traits.bot_tolerance.a, traits.bot_tolerance.b, size),
+                "share_propensity": rng.beta(traits.share_propensity.a, traits.share_propensity.b, size),
+                "overlap_draw": rng.random(size),
+            }
+            if pool is not None:  # keep the unused rest of the old block first
+                fresh = {name: np.concatenate([pool[name][self._pool_next:], values]) for name, values in fresh.items()}
+            self._pool, self._pool_next, pool = fresh, 0, fresh
+        start, self._pool_next = self._pool_next, self._pool_next + count
+        return {name: values[start:self._pool_next] for name, values in pool.items()}
+
     def add(self, count: int, *, day: int, channel: np.ndarray, params, rng: np.random.Generator) -> np.ndarray:
         """Add ``count`` new members who join on ``day`` through ``channel`` (codes); return their indices."""
         if count <= 0:
             return np.empty(0, dtype=np.int64)
         if self.count + count > self.capacity:
             self._grow(self.count + count)
-        rows = np.arange(self.count, self.count + count)
+        rows = slice(self.count, self.count + count)
+        indices = np.arange(self.count, self.count + count)
         self.count += count
-        traits = params.members
-        channel_params = [params.arrivals.channels[CHANNELS[code]] for code in channel]
-        channel_engagement = np.array([c.engagement for c in channel_params])
-        sigma = traits.engagement_sigma
-        # Lognormal with mean 1 before the channel factor, so chat_rate_mean stays the mean rate.
-        self.engagement[rows] = channel_engagement * rng.lognormal(-sigma**2 / 2, sigma, count)
-        self.open_z[rows] = rng.standard_normal(count)
-        self.active_hour[rows] = rng.normal(traits.active_hour_mean, traits.active_hour_sd, count) % 24
-        shift = np.array([c.price_sensitivity_shift for c in channel_params])
-        self.price_sensitivity[rows] = np.clip(rng.beta(traits.price_sensitivity.a, traits.price_sensitivity.b, count) + shift, 0, 1)
-        self.ad_tolerance[rows] = rng.beta(traits.ad_tolerance.a, traits.ad_tolerance.b, count)
-        self.bot_tolerance[rows] = rng.beta(traits.bot_tolerance.a, traits.bot_tolerance.b, count)
-        self.share_propensity[rows] = rng.beta(traits.share_propensity.a, traits.share_propensity.b, count)
-        self.channel_exit_multiplier[rows] = np.array([c.exit_hazard_multiplier for c in channel_params])
-        self.overlap[rows] = rng.random(count) < params.cross_platform.platform_overlap
+        draws = self._trait_draws(count, params, rng)
+        lookup = self._channel_lookup(params)
+        self.engagement[rows] = lookup["engagement"][channel] * draws["engagement"]
+        self.open_z[rows] = draws["open_z"]
+        self.active_hour[rows] = draws["active_hour"]
+        self.price_sensitivity[rows] = np.clip(draws["price_sensitivity"] + lookup["price_sensitivity_shift"][channel], 0, 1)
+        self.ad_tolerance[rows] = draws["ad_tolerance"]
+        self.bot_tolerance[rows] = draws["bot_tolerance"]
+        self.share_propensity[rows] = draws["share_propensity"]
+        self.channel_exit_multiplier[rows] = lookup["exit_hazard_multiplier"][channel]
+        self.overlap[rows] = draws["overlap_draw"] < params.cross_platform.platform_overlap
         self.channel[rows] = channel
         self.join_day[rows] = day
         self.member_since_day[rows] = day
@@ -88,11 +123,42 @@ class Members:
         self.boost_until[rows] = -1
         self.last_interaction_day[rows] = day
         self.tier[rows] = 0  # potential until the first daily classification
-        return rows
+        self.present_total += count
+        self._present_rows = None
+        return indices
+
+    def _channel_lookup(self, params) -> dict[str, np.ndarray]:
+        """Per-channel constants as arrays indexed by channel code (built once)."""
+        if self._lookup is None:
+            specs = [params.arrivals.channels.get(name) for name in CHANNELS]
+            self._lookup = {
+                attribute: np.array([getattr(spec, attribute) if spec is not None else np.nan for spec in specs])
+                for attribute in ("engagement", "price_sensitivity_shift", "exit_hazard_multiplier")
+            }
+        return self._lookup
+
+    def mark_left(self, rows: np.ndarray, day: int) -> None:
+        """Members who leave (or are removed) on ``day``; rows not present are ignored."""
+        rows = rows[self.present[rows]]
+        self.present[rows] = False
+        self.left_day[rows] = day
+        self.subscriber[rows] = False
+        self.present_total -= len(rows)
+        self._present_rows = None
+
+    def set_boost(self, rows: np.ndarray, boost: float, until_day: int) -> None:
+        """A temporary interest boost (welcome, active-member perks) until ``until_day``."""
+        self.boost[rows] = boost
+        self.boost_until[rows] = until_day
+        self.boosted.append(rows)
 
     def present_rows(self) -> np.ndarray:
-        return np.flatnonzero(self.present[: self.count])
+        """Indices of the members in the group now (read-only; cached until someone joins or leaves)."""
+        if self._present_rows is None:
+            self._present_rows = np.flatnonzero(self.present[: self.count])
+            self._present_rows.flags.writeable = False
+        return self._present_rows
 
     @property
     def present_count(self) -> int:
-        return int(self.present[: self.count].sum())
+        return self.present_total

@@ -1,9 +1,10 @@
 """The SimPy model of one WeChat group over a horizon of days.
 
 SimPy keeps the event calendar: arrivals by channel, content posts at their weekday and
-time, commercial posts, activities with their durations, member questions served by admins
-(a ``simpy.PriorityResource`` with off-shift blockers) and bots, risk incidents, weekly and
-periodic tier interventions, and a daily close that classifies tiers and decides exits.
+time, commercial posts, activities with their durations, member questions answered by bots
+or queued first come first served for the admins (one SimPy process per admin, working only
+during the shift), risk incidents, weekly and periodic tier interventions, and a daily close
+that classifies tiers and decides exits.
 Members live in :class:`simlib.agents.Members` columns; each event touches them in one
 vectorized step.
 
@@ -18,6 +19,7 @@ random numbers that decide arrivals or questions, so scenario differences are pa
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +37,7 @@ STREAMS = (
     "risk", "initial",
 )
 EVENT_CODE = {name: code for code, name in enumerate(EVENT_TYPES)}
+ANSWER, COMPLAINT = EVENT_CODE["answer"], EVENT_CODE["complaint"]
 COST_CODE = {name: code for code, name in enumerate(COST_CATEGORIES)}
 # Reference kinds for ref_id strings: post "p12", activity "a3", member "m45", incident "r7".
 REF_NONE, REF_POST, REF_ACTIVITY, REF_MEMBER, REF_INCIDENT, REF_TIER = range(6)
@@ -63,6 +66,19 @@ def logit_shift_for_mean(target: float, sigma: float) -> float:
     return (low + high) / 2
 
 
+def add_counts(column: np.ndarray, rows: np.ndarray, amounts=1) -> None:
+    """``column[rows] += amounts`` counting repeated rows each time (``np.add.at``, but a
+    bincount for long index arrays, where it is several times faster)."""
+    if rows.size > 64:
+        n = int(rows.max()) + 1
+        if np.isscalar(amounts):
+            column[:n] += (np.bincount(rows, minlength=n) * amounts).astype(column.dtype)
+        else:
+            column[:n] += np.bincount(rows, weights=amounts, minlength=n).astype(column.dtype)
+    else:
+        np.add.at(column, rows, amounts)
+
+
 class EventLog:
     """Append-only columnar log; chunks are concatenated once at the end.
 
@@ -75,43 +91,48 @@ class EventLog:
         self.singles: list[tuple] = []
 
     def add(self, event: str, ts, member=None, ref_kind: int = REF_NONE, ref=None, amount=None) -> None:
-        if np.ndim(ts) == 0 and (member is None or np.ndim(member) == 0):
+        if isinstance(member, np.ndarray):
+            n = member.size
+        elif isinstance(ts, np.ndarray):
+            n = ts.size
+        else:
             self.singles.append((EVENT_CODE[event], float(ts), -1 if member is None else int(member), ref_kind,
                                  -1 if ref is None else int(ref), math.nan if amount is None else float(amount)))
             return
-        n = np.size(ts) if member is None or np.ndim(member) == 0 else np.size(member)
-        if n == 0:
-            return
-        self.chunks.append((EVENT_CODE[event], ts, member, ref_kind, ref, amount, n))
+        if n:
+            self.chunks.append((EVENT_CODE[event], ts, member, ref_kind, ref, amount, n))
 
     def arrays(self):
         """(event code, ts, member, ref kind, ref, amount) as equal-length arrays."""
-        sizes = np.array([chunk[6] for chunk in self.chunks], dtype=np.int64)
+        chunks = self.chunks
+        sizes = np.array([chunk[6] for chunk in chunks], dtype=np.int64)
+        ends = np.cumsum(sizes)
+        total = int(ends[-1]) if len(chunks) else 0
 
         def column(position: int, dtype, missing):
-            parts = []
-            for chunk in self.chunks:
-                value = chunk[position]
-                if value is None or np.ndim(value) == 0:
-                    parts.append(np.full(chunk[6], missing if value is None else value, dtype=dtype))
-                else:
-                    parts.append(np.asarray(value, dtype=dtype))
-            return parts
+            # Scalars (one value for a whole chunk) are spread with one np.repeat; the array
+            # values are concatenated once and written to their chunks' positions.
+            values = [chunk[position] for chunk in chunks]
+            is_array = np.array([isinstance(value, np.ndarray) for value in values], dtype=bool)
+            scalars = np.array([missing if value is None or array else value for value, array in zip(values, is_array.tolist(), strict=True)], dtype=dtype)
+            out = np.repeat(scalars, sizes) if total else np.empty(0, dtype=dtype)
+            if is_array.any():
+                out[np.repeat(is_array, sizes)] = np.concatenate([value for value, array in zip(values, is_array.tolist(), strict=True) if array])
+            return out
 
         columns = [
-            [np.repeat(np.array([c[0] for c in self.chunks], dtype=np.int8), sizes)],
+            np.repeat(np.array([c[0] for c in chunks], dtype=np.int8), sizes),
             column(1, float, np.nan),
             column(2, np.int64, -1),
-            [np.repeat(np.array([c[3] for c in self.chunks], dtype=np.int8), sizes)],
+            np.repeat(np.array([c[3] for c in chunks], dtype=np.int8), sizes),
             column(4, np.int64, -1),
             column(5, float, np.nan),
         ]
         dtypes = (np.int8, float, np.int64, np.int8, np.int64, float)
         if self.singles:
             single = np.array(self.singles, dtype=float)
-            for i, dtype in enumerate(dtypes):
-                columns[i].append(single[:, i].astype(dtype))
-        return tuple(np.concatenate(parts) if parts else np.empty(0, dtype=dtype) for parts, dtype in zip(columns, dtypes, strict=True))
+            columns = [np.concatenate([column, single[:, i].astype(dtype)]) for i, (column, dtype) in enumerate(zip(columns, dtypes, strict=True))]
+        return tuple(column.astype(dtype, copy=False) for column, dtype in zip(columns, dtypes, strict=True))
 
 
 @dataclass
@@ -163,8 +184,19 @@ class GroupModel:
         self.mean_bot_intolerance = 1 - params.members.bot_tolerance.mean
         self.mean_price_room = 1 - params.members.price_sensitivity.mean
         self.mean_acceptance = float(np.mean([m.acceptance for m in modes.values()]))
-        self.admins = simpy.PriorityResource(self.env, capacity=max(1, params.monitoring.admins))
+        self.queue: deque[tuple[float, int, float]] = deque()  # (joined the queue, asker, asked)
+        self.question_posted = self.env.event()  # wakes idle admins when questions arrive
+        self.complaints_due: dict[int, list[int]] = {}  # day -> members who complain that day (no admins)
+        self.shift_start = time_to_minutes(params.monitoring.shift_start) / 1440
+        self.shift_end = time_to_minutes(params.monitoring.shift_end) / 1440
         self._open_shift: dict[tuple[str, bool], float] = {}
+        self._factor_day = -1  # interest_multiplier's cache: the day, members covered, factors
+        self._factor_count = 0
+        self._factor = np.empty(0)
+        self._hazard_count = 0  # static_hazard's cache
+        self._hazard = np.empty(0)
+        self.start_weekday = pd.Timestamp(params.simulation.start_date).weekday()
+        self._best_slot: dict[tuple[str, int, int], bool] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -174,18 +206,49 @@ class GroupModel:
 
     def interest_multiplier(self, rows: np.ndarray) -> np.ndarray:
         """Novelty × interest × temporary boost for the given members today."""
+        m = self.members
+        if self._factor_day != self.day:
+            # Novelty and boost change only with the day, new members or a new boost: compute
+            # them once a day for everyone, then only for members who joined or got a boost.
+            self._factor_day, self._factor = self.day, np.ones(m.capacity)
+            self._update_factor(slice(0, m.count))
+            self._factor_count, m.boosted = m.count, []
+        if self._factor_count != m.count:
+            if len(self._factor) < m.capacity:
+                self._factor = np.concatenate([self._factor, np.ones(m.capacity - len(self._factor))])
+            self._update_factor(slice(self._factor_count, m.count))
+            self._factor_count = m.count
+        if m.boosted:
+            for boosted in m.boosted:
+                self._update_factor(boosted)
+            m.boosted = []
+        return m.interest[rows] * self._factor[rows]
+
+    def _update_factor(self, rows) -> None:
         m, traits = self.members, self.params.members
-        age = self.day - m.join_day[rows]
-        novelty = 1 + traits.novelty_boost * np.exp(-np.maximum(age, 0) / traits.novelty_days)
-        boost = np.where(m.boost_until[rows] >= self.day, 1 + m.boost[rows], 1.0)
-        return m.interest[rows] * novelty * boost
+        age = np.maximum(self.day - m.join_day[rows], 0)
+        novelty = 1 + traits.novelty_boost * np.exp(-age / traits.novelty_days)
+        self._factor[rows] = novelty * np.where(m.boost_until[rows] >= self.day, 1 + m.boost[rows], 1.0)
+
+    def static_hazard(self, rows: np.ndarray) -> np.ndarray:
+        """The part of each member's daily exit hazard fixed at joining: base × channel × the
+        aversion to automation (members who dislike bots leave more when automation is high)."""
+        m, automation = self.members, self.params.automation
+        if self._hazard_count != m.count:
+            if len(self._hazard) < m.capacity:
+                self._hazard = np.concatenate([self._hazard, np.zeros(m.capacity - len(self._hazard))])
+            new = slice(self._hazard_count, m.count)
+            aversion = 1 + automation.aversion_increase * automation.level * (1 - m.bot_tolerance[new]) / self.mean_bot_intolerance
+            self._hazard[new] = self.params.members.base_exit_hazard * m.channel_exit_multiplier[new] * aversion
+            self._hazard_count = m.count
+        return self._hazard[rows]
 
     def record_interactions(self, rows: np.ndarray | int) -> None:
         m = self.members
         if np.ndim(rows) == 0:
             m.today_interactions[rows] += 1
         else:
-            np.add.at(m.today_interactions, rows, 1)
+            add_counts(m.today_interactions, rows)
         m.last_interaction_day[rows] = self.day
 
     def purchase(self, ts: np.ndarray, rows: np.ndarray, amounts: np.ndarray, ref_kind: int, ref: int | np.ndarray) -> None:
@@ -219,8 +282,7 @@ class GroupModel:
         if self.params.tiering.enabled:
             welcome = self.params.tiering.interventions.potential
             m = self.members
-            m.boost[rows] = welcome.interest_boost
-            m.boost_until[rows] = self.day + welcome.boost_days
+            m.set_boost(rows, welcome.interest_boost, self.day + welcome.boost_days)
             self.log.add("intervention", ts[:admitted], rows, REF_TIER, tiering.POTENTIAL)
             self.cost(float(ts[0]), "tier_intervention", welcome.cost_per_member * admitted)
         return rows
@@ -250,23 +312,27 @@ class GroupModel:
 
     # ------------------------------------------------------------------ processes
 
-    def arrivals(self, channel: str):
-        """Poisson arrivals of one channel, admitted at their own times."""
-        spec = self.params.arrivals.channels[channel]
-        rate, rng = spec.joins_per_day, self.rng[f"arrivals_{channel}"]
-        if spec.cost_per_click > 0:
-            daily_cost = spec.daily_reach * spec.click_rate * spec.cost_per_click
-        else:
-            daily_cost = 0.0
+    def arrivals(self):
+        """Poisson arrivals of every channel, admitted one by one at their own times.
+
+        Each channel draws from its own random stream, so changing one channel's rate leaves
+        the others' arrivals as they were (common random numbers across scenarios).
+        """
+        channels = []
+        for name in ("organic", "douyin", "xiaohongshu", "referral"):
+            spec = self.params.arrivals.channels[name]
+            daily_cost = spec.daily_reach * spec.click_rate * spec.cost_per_click if spec.cost_per_click > 0 else 0.0
+            channels.append((name, spec.joins_per_day, self.rng[f"arrivals_{name}"], daily_cost))
         for day in range(self.params.simulation.days):
-            if daily_cost:
-                self.cost(day + 0.5, "acquisition", daily_cost)
-            if rate <= 0:
-                continue
-            count = rng.poisson(rate)
-            for ts in np.sort(day + rng.random(count)):
+            arrivals = []
+            for name, rate, rng, daily_cost in channels:
+                if daily_cost:
+                    self.cost(day + 0.5, "acquisition", daily_cost)
+                if rate > 0:
+                    arrivals.extend((float(ts), name) for ts in day + rng.random(rng.poisson(rate)))
+            for ts, name in sorted(arrivals):
                 yield self.env.timeout(max(0.0, ts - self.env.now))
-                self.admit(1, channel, np.array([ts]))
+                self.admit(1, name, np.array([ts]))
             yield self.env.timeout(max(0.0, day + 1 - self.env.now))
 
     def post_schedule(self) -> list[tuple[float, str, str | None]]:
@@ -301,13 +367,16 @@ class GroupModel:
 
     def open_probabilities(self, rows: np.ndarray, content_type: str, ts: float) -> np.ndarray:
         p = self.params
-        weekday = (pd.Timestamp(p.simulation.start_date).weekday() + int(ts)) % 7
+        weekday = (self.start_weekday + int(ts)) % 7
         minute = int(round((ts % 1) * 1440))
         if content_type == "commercial":
             target = p.content.commercial_open_rate
         else:
             spec = p.content.types[content_type]
-            target = spec.open_rate * (1.0 if spec.in_best_slot(weekday, minute) else p.content.off_slot_factor)
+            slot = (content_type, weekday, minute)
+            if slot not in self._best_slot:
+                self._best_slot[slot] = spec.in_best_slot(weekday, minute)
+            target = spec.open_rate * (1.0 if self._best_slot[slot] else p.content.off_slot_factor)
         key = (content_type, target)
         if key not in self._open_shift:
             self._open_shift[key] = logit_shift_for_mean(target, p.members.open_logit_sigma)
@@ -374,88 +443,96 @@ class GroupModel:
             m.subscriber[buyers] = True
 
     def questions(self):
-        """Members' questions: bots take a share, the rest queue for the admins."""
-        p, rng = self.params, self.rng["questions"]
+        """Members' questions: bots take a share, the rest queue for the admins.
+
+        Once a day the day's questions are drawn in one vectorized step; those the bots
+        settle are answered at once, the others join the admins' first-come-first-served
+        queue at the time they were asked (or when the bot's answer failed) and are served
+        by the :meth:`admin` processes.
+        """
+        p, rng, service = self.params, self.rng["questions"], self.rng["service"]
+        bot_minutes = p.automation.bot_answer_minutes
+        patience = p.members.question_patience_minutes * MINUTE
         for day in range(p.simulation.days):
             rows = self.members.present_rows()
             count = rng.poisson(p.members.question_rate * rows.size)
             if count:
-                askers = rng.choice(rows, count)
+                askers = rows[rng.integers(0, rows.size, count)]
                 asked = day + ((self.members.active_hour[askers] + rng.normal(0, 2.0, count)) % 24) / 24
                 order = np.argsort(asked)
                 askers, asked = askers[order], asked[order]
                 self.log.add("question", asked, askers)
                 self.record_interactions(askers)
-                # Bots take a share of the questions and settle some at once; those need no
-                # queue and no SimPy process, so they are handled in one vectorized step.
-                service = self.rng["service"]
-                bot_minutes = p.automation.bot_answer_minutes
                 to_bot = service.random(count) < p.automation.level
                 settled = to_bot & (service.random(count) < p.automation.bot_resolution_prob)
                 self.log.add("answer", asked[settled] + bot_minutes * MINUTE, askers[settled], REF_MEMBER, -2)  # -2: a bot
                 self.question_rows.extend((t, int(a), "bot", bot_minutes, 0.0) for t, a in zip(asked[settled], askers[settled], strict=True))
-                for ts, asker, bot_first in zip(asked[~settled], askers[~settled], to_bot[~settled], strict=True):
-                    yield self.env.timeout(max(0.0, ts - self.env.now))
-                    self.env.process(self.handle_question(int(asker), float(ts), bot_minutes * MINUTE if bot_first else 0.0))
+                # The rest reach the admins directly, or after the bot's answer did not settle it.
+                entered = asked[~settled] + np.where(to_bot[~settled], bot_minutes * MINUTE, 0.0)
+                order = np.argsort(entered, kind="stable")
+                waiting = zip(entered[order], askers[~settled][order], asked[~settled][order], strict=True)
+                if p.monitoring.admins == 0:
+                    # Nobody answers: each asker complains once their patience runs out.
+                    for entry, asker, asked_at in waiting:
+                        if entry + patience < p.simulation.days:
+                            self.complaints_due.setdefault(math.floor(entry + patience), []).append(int(asker))
+                            self.log.add("complaint", entry + patience, int(asker))
+                        self.question_rows.append((float(asked_at), int(asker), "nobody", math.nan, math.nan))
+                else:
+                    self.queue.extend((float(entry), int(asker), float(asked_at)) for entry, asker, asked_at in waiting)
+                    if not self.question_posted.triggered:
+                        self.question_posted.succeed()
             yield self.env.timeout(max(0.0, day + 1 - self.env.now))
 
-    def handle_question(self, asker: int, asked: float, bot_delay: float):
-        """A question for the admins (directly, or after a bot's answer did not settle it)."""
+    def admin(self):
+        """One admin: serves the queue first come first served, only during the shift.
+
+        A question asked off shift waits for the next shift start; a service begun before the
+        shift ends is finished. Members expect an answer within their patience, counted from
+        asking (or from the next shift start when they ask off shift); a later start is a
+        complaint, which raises the member's exit hazard that day.
+        """
         p, rng = self.params, self.rng["service"]
-        if bot_delay:
-            yield self.env.timeout(bot_delay)
         patience = p.members.question_patience_minutes * MINUTE
-        if p.monitoring.admins == 0:
-            yield self.env.timeout(patience)
-            self.complain(asker)
-            self.question_rows.append((asked, asker, "nobody", math.nan, math.nan))
-            return
-        queued = self.env.now
-        deadline = self.answer_deadline(queued, patience)
-        with self.admins.request(priority=1) as request:
-            yield request
-            waited = self.env.now - queued
-            if self.env.now > deadline:
-                self.complain(asker)
-            service = rng.exponential(p.monitoring.answer_minutes_mean) * MINUTE
-            self.counters["admin_busy_minutes"] += service * 1440
-            yield self.env.timeout(service)
-        self.log.add("answer", self.env.now, asker, REF_MEMBER, -1)  # -1: answered by an admin
-        self.question_rows.append((asked, asker, "admin", (self.env.now - asked) * 1440, waited * 1440))
+        mean_minutes = p.monitoring.answer_minutes_mean
+        while True:
+            while not self.queue:
+                if self.question_posted.triggered:
+                    self.question_posted = self.env.event()
+                yield self.question_posted
+            entry, asker, asked = self.queue.popleft()
+            start = self.next_on_shift(max(self.env.now, entry))
+            minutes = rng.exponential(mean_minutes)
+            done = start + minutes * MINUTE
+            if math.floor(done) != math.floor(self.env.now):
+                # The answer falls on a later day: wait for the start first, so that a
+                # complaint counts on the day it is made.
+                yield self.env.timeout(start - self.env.now)
+            if start > self.answer_deadline(entry, patience):
+                self.complain(asker, start)
+            self.counters["admin_busy_minutes"] += minutes
+            # Waiting for the question (or the shift) and answering it, as one event.
+            yield self.env.timeout(done - self.env.now)
+            self.log.singles.append((ANSWER, self.env.now, asker, REF_MEMBER, -1, math.nan))  # -1: answered by an admin
+            self.question_rows.append((asked, asker, "admin", (self.env.now - asked) * 1440, (start - entry) * 1440))
+
+    def next_on_shift(self, ts: float) -> float:
+        """``ts`` if the admins are on shift then, else the next shift start."""
+        day, clock = math.floor(ts), ts % 1
+        if clock < self.shift_start:
+            return day + self.shift_start
+        if clock >= self.shift_end:
+            return day + 1 + self.shift_start
+        return ts
 
     def answer_deadline(self, asked: float, patience: float) -> float:
         """Members expect an answer within their patience, counted from the next shift start
         when they ask outside the admins' hours."""
-        p = self.params.monitoring
-        start, end = time_to_minutes(p.shift_start) / 1440, time_to_minutes(p.shift_end) / 1440
-        day, clock = math.floor(asked), asked % 1
-        if clock < start:
-            return day + start + patience
-        if clock >= end:
-            return day + 1 + start + patience
-        return asked + patience
+        return self.next_on_shift(asked) + patience
 
-    def complain(self, member: int) -> None:
-        self.log.add("complaint", self.env.now, member)
+    def complain(self, member: int, ts: float) -> None:
+        self.log.singles.append((COMPLAINT, ts, member, REF_NONE, -1, math.nan))
         self.members.complaint_today[member] = True
-
-    def off_shift(self):
-        """Block every admin outside the shift (priority 0 goes ahead of questions)."""
-        p = self.params.monitoring
-        start, end = time_to_minutes(p.shift_start) / 1440, time_to_minutes(p.shift_end) / 1440
-        capacity = self.admins.capacity
-
-        def block(until: float):
-            with self.admins.request(priority=0) as request:
-                yield request
-                yield self.env.timeout(max(0.0, until - self.env.now))
-
-        for _ in range(capacity):
-            self.env.process(block(start))  # the first morning
-        for day in range(self.params.simulation.days):
-            yield self.env.timeout(max(0.0, day + end - self.env.now))
-            for _ in range(capacity):
-                self.env.process(block(day + 1 + start))  # from shift end to the next shift start
 
     # ---- activities
 
@@ -584,8 +661,7 @@ class GroupModel:
             rows = m.present_rows()
             if day % 7 == 0:
                 active = rows[m.tier[rows] == tiering.ACTIVE]
-                m.boost[active] = p.active.interest_boost
-                m.boost_until[active] = day + 7
+                m.set_boost(active, p.active.interest_boost, day + 7)
                 self.log.add("intervention", self.env.now, active, REF_TIER, tiering.ACTIVE)
                 self.cost(self.env.now, "tier_intervention", p.active.cost_per_member_week * active.size)
             if day % 30 == 0:
@@ -641,10 +717,7 @@ class GroupModel:
     def remove(self, rows: np.ndarray, ts, how: str) -> None:
         if rows.size == 0:
             return
-        m = self.members
-        m.present[rows] = False
-        m.left_day[rows] = self.day
-        m.subscriber[rows] = False
+        self.members.mark_left(rows, self.day)
         self.log.add(how, np.minimum(ts, self.params.simulation.days - 1e-6), rows)
 
     # ---- the daily close
@@ -667,7 +740,7 @@ class GroupModel:
             talkers = np.repeat(rows, counts)
             hours = (np.repeat(m.active_hour[rows], counts) + rng_chat.normal(0, 2.0, talkers.size)) % 24
             self.log.add("message", day + hours / 24, talkers, REF_NONE)
-            np.add.at(m.messages_total, talkers, 1)
+            add_counts(m.messages_total, talkers)
             self.record_interactions(talkers)
             spoke = rows[counts > 0]
             m.interest[spoke] += traits.content_interest_gain * 0.5
@@ -693,20 +766,21 @@ class GroupModel:
             else:
                 self.commercial_share = self.planned_commercial_share
             # Exits.
-            hazard = traits.base_exit_hazard * m.channel_exit_multiplier[rows]
+            hazard = self.static_hazard(rows)
             hazard = np.where(m.tier[rows] == tiering.SILENT, hazard * traits.silent_exit_multiplier, hazard)
             hazard *= np.exp(traits.ad_exit_slope * np.maximum(0.0, self.commercial_share - m.ad_tolerance[rows]))
-            hazard *= 1 + automation.aversion_increase * automation.level * (1 - m.bot_tolerance[rows]) / self.mean_bot_intolerance
+            m.complaint_today[self.complaints_due.pop(day, [])] = True
             hazard = np.where(m.complaint_today[rows], hazard * traits.complaint_exit_multiplier, hazard)
             leaving = rows[rng_exit.random(rows.size) < -np.expm1(-hazard)]
             self.remove(leaving, day + rng_exit.random(leaving.size), "leave")
             # Membership renewals every 30 days of a subscription.
             subscribers = rows[m.subscriber[rows] & ((day - m.member_since_day[rows]) % 30 == 29)]
             if subscribers.size:
-                renew = subscribers[rng_exit.random(subscribers.size) < 0.85]
+                renewed = rng_exit.random(subscribers.size) < 0.85
+                renew = subscribers[renewed]
                 fee = p.monetization.modes["membership"].order_value
                 self.purchase(day + 0.9 * np.ones(renew.size), renew, np.full(renew.size, fee), REF_NONE, None)
-                m.subscriber[np.setdiff1d(subscribers, renew)] = False
+                m.subscriber[subscribers[~renewed]] = False
             # Interest relaxes toward the floor.
             m.interest[rows] = traits.interest_floor + (m.interest[rows] - traits.interest_floor) * drift
             # Daily costs: admin labour (fixed hours, partly automated), tools, risk control.
@@ -728,11 +802,11 @@ class GroupModel:
     def run(self) -> RunResult:
         p = self.params
         self.seed_initial_members()
-        for channel in ("organic", "douyin", "xiaohongshu", "referral"):
-            self.env.process(self.arrivals(channel))
+        self.env.process(self.arrivals())
         self.env.process(self.publisher())
         self.env.process(self.questions())
-        self.env.process(self.off_shift())
+        for _ in range(p.monitoring.admins):
+            self.env.process(self.admin())
         self.env.process(self.activity_scheduler())
         if p.tiering.enabled:
             self.env.process(self.tier_interventions())
@@ -740,6 +814,8 @@ class GroupModel:
             self.env.process(self.risk_incidents(kind))
         self.env.process(self.daily_close())
         self.env.run(until=p.simulation.days)
+        # Questions still waiting for an admin when the horizon ends.
+        self.question_rows.extend((asked, asker, "unanswered", math.nan, math.nan) for _, asker, asked in self.queue)
         # Labour of answering questions, on top of the fixed admin hours.
         self.cost(p.simulation.days - 0.01, "admin_labour", self.counters["admin_busy_minutes"] / 60 * p.monitoring.admin_hourly_wage)
         return self.result()
@@ -817,12 +893,18 @@ class GroupModel:
     @staticmethod
     def ref_ids(ref_kind: np.ndarray, ref: np.ndarray) -> pd.Categorical:
         """ref_id strings ("p12", "a3", "m45", "admin", "bot", tier names) as a categorical."""
-        key = ref_kind.astype(np.int64) * 10_000_000 + ref + 10
-        unique, codes = np.unique(key, return_inverse=True)
+        # Dense keys: each kind gets a block of integers (refs start at -2: bot, -1: admin/none),
+        # so the distinct keys are found with a bincount instead of sorting the whole log.
+        kinds = len(REF_PREFIX) + 1
+        spans = np.zeros(kinds, dtype=np.int64)
+        np.maximum.at(spans, ref_kind.astype(np.int64), ref + 3)
+        offsets = np.concatenate([[0], np.cumsum(spans)[:-1]])
+        key = offsets[ref_kind] + ref + 2
+        used = np.flatnonzero(np.bincount(key, minlength=int(spans.sum())))
+        kind_of_key = np.searchsorted(offsets, used, side="right") - 1
         labels = []
-        for value in unique:
-            kind, number = divmod(int(value), 10_000_000)
-            number -= 10
+        for kind, value in zip(kind_of_key.tolist(), used.tolist(), strict=True):
+            number = value - int(offsets[kind]) - 2
             if kind == REF_NONE:
                 labels.append(None)
             elif kind == REF_TIER:
@@ -831,9 +913,11 @@ class GroupModel:
                 labels.append("admin" if number == -1 else "bot")
             else:
                 labels.append(f"{REF_PREFIX[kind]}{number}")
-        categories = [label for label in labels if label is not None]
-        lookup = np.array([categories.index(label) if label is not None else -1 for label in labels], dtype=np.int64)
-        return pd.Categorical.from_codes(lookup[codes.ravel()], categories=categories)
+        categories = sorted({label for label in labels if label is not None})
+        position = {label: i for i, label in enumerate(categories)}
+        lookup = np.full(int(spans.sum()), -1, dtype=np.int64)
+        lookup[used] = [position[label] if label is not None else -1 for label in labels]
+        return pd.Categorical.from_codes(lookup[key], categories=categories)
 
 
 def run_replication(params: Params, seed: int, replication: int) -> RunResult:

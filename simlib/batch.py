@@ -505,6 +505,26 @@ def compute_seconds(notebook_path: str | os.PathLike) -> float:
     return total
 
 
+def output_warnings(notebook_path: str | os.PathLike, limit: int = 5) -> list[str]:
+    """Warnings and errors shown in an executed notebook's outputs (stderr streams, error
+    outputs), as short one-line texts; at most ``limit``. Empty when the outputs are clean."""
+    try:
+        with open(notebook_path, encoding="utf-8") as stream:
+            notebook = json.load(stream)
+    except (OSError, ValueError):
+        return []
+    found = []
+    for number, cell in enumerate(notebook.get("cells", []), start=1):
+        for output in cell.get("outputs", []) or []:
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                text = "".join(output.get("text", "")) if isinstance(output.get("text"), list) else str(output.get("text", ""))
+                first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+                found.append(f"cell {number}: {first}")
+            elif output.get("output_type") == "error":
+                found.append(f"cell {number}: {output.get('ename', 'Error')}: {output.get('evalue', '')}")
+    return [_printable(text, 160) for text in found[:limit]] + ([f"… {len(found) - limit} more"] if len(found) > limit else [])
+
+
 @contextlib.contextmanager
 def stderr_to(path: Path):
     """Send this process's file descriptor 2 (and so the kernel's stderr) to ``path`` for a while.
@@ -657,6 +677,7 @@ def run_one(job: Mapping[str, Any]) -> dict[str, Any]:
             start_timeout_s=job["start_timeout_s"],
         )
     compute = compute_seconds(output_notebook)
+    warnings = output_warnings(output_notebook) if status == "ok" else []
     if status == "ok":
         error = check_results_file(tmp_dir)
         status = "ok" if error is None else "failed"
@@ -678,6 +699,7 @@ def run_one(job: Mapping[str, Any]) -> dict[str, Any]:
         "started_at": started_at,
         "duration_s": round(time.perf_counter() - started, 3),
         "compute_s": round(compute, 3),
+        "warnings": warnings,
     }
 
 
@@ -756,6 +778,12 @@ class BatchSummary:
                     f"  [{record['status']}] {record['notebook']} × {_printable(record['scenario'])}: "
                     f"{_printable(record.get('error') or '')}  ({where})"
                 )
+        noisy = [r for r in self.records if r.get("warnings")]
+        if noisy:
+            lines.append("")
+            lines.append(f"{len(noisy)} run(s) show warnings in their outputs:")
+            for record in noisy:
+                lines.append(f"  {record['notebook']} × {_printable(record['scenario'])}: {'; '.join(record['warnings'])}")
         if self.report_status is not None:
             lines.append("")
             if self.report_status == "ok":
@@ -1011,6 +1039,7 @@ def _execute_all(
                 started_at=outcome["started_at"],
                 duration_s=outcome["duration_s"],
                 compute_s=outcome["compute_s"],
+                warnings=outcome.get("warnings", []),
                 outputs=_run_outputs(plan, run, outcome["status"]),
                 error=_summary_line(outcome["error"]),
             )

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from simlib.schema import TZ
 
@@ -36,6 +38,25 @@ SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
 # lifetimes' CLV steps through months as this many periods of the model's time unit.
 _CLV_UNITS = {1: "D", 7: "W"}
 CDNOW_FILES = {"sample": "CDNOW_sample.txt", "master": "CDNOW_master.txt"}
+
+
+def bgnbd_conditional_expected_purchases(params: Mapping[str, float], t: float, frequency, recency, T) -> np.ndarray:
+    """BG/NBD expected purchases in the next ``t`` periods given (x, t_x, T) — Fader, Hardie
+    and Lee (2005), eq. 10 — computed directly.
+
+    lifetimes evaluates the same formula through ``log(hyp2f1(...))``, which is NaN whenever the
+    hypergeometric term is negative; that happens, legitimately, when a + b + x − 1 < 0 (a fit
+    with small a and b, common in short simulated histories). The direct form has no such gap
+    and agrees with lifetimes wherever lifetimes is defined (see tests/test_ltv.py).
+    """
+    r, alpha, a, b = (float(params[name]) for name in ("r", "alpha", "a", "b"))
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+    c = a + b + x - 1
+    z = t / (alpha + T + t)
+    tail = ((alpha + T) / (alpha + T + t)) ** (r + x) * special.hyp2f1(r + x, b + x, c, z)
+    numerator = c / (a - 1) * (1 - tail)
+    repeat = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
+    return numerator / (1 + repeat)
 
 
 class LtvInputError(ValueError):
@@ -219,7 +240,7 @@ class LtvFit:
         if not (isinstance(t, (int, float, np.integer, np.floating)) and t >= 0 and math.isfinite(t)):
             raise LtvInputError(f"t={t!r}: expected a number of periods >= 0")
         frequency, recency, T = self._arrays()
-        expected = self.bgf.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T)
+        expected = bgnbd_conditional_expected_purchases(self.bgf.params_, t, frequency, recency, T)
         alive = self.bgf.conditional_probability_alive(frequency, recency, T)
         return pd.DataFrame(
             {
@@ -252,11 +273,16 @@ class LtvFit:
         frequency, recency, T = self._arrays()
         unit = _CLV_UNITS[self.period_days]
         periods = months * {"D": 30, "W": 4.345}[unit]
-        value = self.ggf.customer_lifetime_value(
-            self.bgf, frequency, recency, T, self.summary["monetary_value"],
-            time=int(months), discount_rate=discount_rate, freq=unit,
-        )
-        expected = self.bgf.conditional_expected_number_of_purchases_up_to_time(periods, frequency, recency, T)
+        # lifetimes' customer_lifetime_value, with the direct BG/NBD expectation (no NaN gaps):
+        # month i contributes (E[purchases by i] − E[purchases by i−1]) × expected value, discounted.
+        average_value = self.expected_average_value().to_numpy()
+        value = np.zeros(len(self.summary))
+        before = np.zeros(len(self.summary))
+        for month in range(1, int(months) + 1):
+            by_month = bgnbd_conditional_expected_purchases(self.bgf.params_, month * periods / months, frequency, recency, T)
+            value += average_value * (by_month - before) / (1 + discount_rate) ** month
+            before = by_month
+        expected = before
         return pd.DataFrame(
             {
                 self.id_column: self.summary[self.id_column].to_numpy(),

@@ -656,7 +656,9 @@ class GroupModel:
         """Weekly (active), monthly (loyal) and periodic (silent) campaigns by tier."""
         p = self.params.tiering.interventions
         rng, m = self.rng["interventions"], self.members
-        for day in range(1, self.params.simulation.days):
+        days = [day for day in range(1, self.params.simulation.days)
+                if day % 7 == 0 or day % 30 == 0 or day % p.silent.every_days == 0]
+        for day in days:  # wake only on campaign days
             yield self.env.timeout(max(0.0, day + 11 / 24 - self.env.now))
             rows = m.present_rows()
             if day % 7 == 0:

@@ -335,3 +335,15 @@ def test_rerun_follows_changes_and_force(tree):
     assert "report FAILED" in reported.format()
     assert not (first.batch_dir / "index.html").exists() and not (tree["reports"] / "latest").exists()
     assert not list(first.batch_dir.glob(".report.tmp-*"))
+
+
+def test_warnings_in_outputs_are_recorded_and_listed(tree):
+    """A run that prints a warning still succeeds, but the manifest and the summary name it."""
+    path = write_batch(tree, GOOD.replace("scenarios: [ok]", "scenarios: [ok, warn]"))
+    summary = run_batch(path, progress=False, **dirs(tree))
+    records = {r["scenario"]: r for r in summary.records}
+    assert records["ok"]["status"] == records["warn"]["status"] == "ok"
+    assert records["ok"]["warnings"] == []
+    assert any("fixture warning: check me" in text for text in records["warn"]["warnings"])
+    text = summary.format()
+    assert "1 run(s) show warnings" in text and "fixture warning" in text

@@ -72,6 +72,32 @@ def test_predict_purchases_and_clv(cdnow):
         fit.predict_purchases(-1)
 
 
+def test_direct_expectation_and_clv_agree_with_lifetimes(cdnow):
+    """Where lifetimes' log-form is defined (CDNOW), the direct formula gives the same numbers."""
+    _, fit = cdnow
+    s = fit.summary
+    ours = fit.predict_purchases(39)["expected_purchases"].to_numpy()
+    theirs = fit.bgf.conditional_expected_number_of_purchases_up_to_time(39, s["frequency"], s["recency"], s["T"])
+    np.testing.assert_allclose(ours, np.asarray(theirs, dtype=float), rtol=1e-8)
+    clv = fit.clv(12, 0.01)["clv"].to_numpy()
+    reference = fit.ggf.customer_lifetime_value(fit.bgf, s["frequency"], s["recency"], s["T"], s["monetary_value"],
+                                                time=12, discount_rate=0.01, freq="W")
+    np.testing.assert_allclose(clv, np.asarray(reference, dtype=float), rtol=1e-8)
+
+
+def test_expectation_defined_where_lifetimes_gives_nan():
+    """Small a and b (a + b + x - 1 < 0 for x = 0), as fits to short simulated histories give:
+    lifetimes takes the log of a negative hypergeometric term and returns NaN; the direct
+    formula stays finite, non-negative and increasing in t."""
+    params = pd.Series({"r": 1.52, "alpha": 34.6, "a": 0.011, "b": 0.050})
+    x, t_x, T = np.array([0.0, 0.0, 1.0, 3.0]), np.array([0.0, 0.0, 5.0, 20.0]), np.array([10.0, 40.0, 30.0, 45.0])
+    short = ltv.bgnbd_conditional_expected_purchases(params, 10, x, t_x, T)
+    long = ltv.bgnbd_conditional_expected_purchases(params, 52, x, t_x, T)
+    assert np.isfinite(long).all() and (short >= 0).all() and (long >= short).all()
+    # t = 0: nothing is expected yet
+    np.testing.assert_allclose(ltv.bgnbd_conditional_expected_purchases(params, 0, x, t_x, T), 0.0, atol=1e-12)
+
+
 def test_master_file_loads():
     master = ltv.load_cdnow("master")
     assert master["customer_id"].nunique() == 23570

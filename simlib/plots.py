@@ -12,9 +12,11 @@ translated) and return the ``Axes``.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -49,10 +51,37 @@ def _installed_font_names() -> set[str]:
     return {entry.name for entry in font_manager.fontManager.ttflist}
 
 
+_CJK_FILE_HINTS = ("cjk", "wqy", "wenquanyi", "sourcehan", "simhei", "msyh", "pingfang", "sarasa", "notosanssc")
+
+
 def find_cjk_font() -> str | None:
     """The first installed font of :data:`CJK_FONT_CANDIDATES`, or None."""
     installed = _installed_font_names()
-    return next((name for name in CJK_FONT_CANDIDATES if name in installed), None)
+    found = next((name for name in CJK_FONT_CANDIDATES if name in installed), None)
+    if found is None and _register_system_cjk_fonts():
+        installed = _installed_font_names()
+        found = next((name for name in CJK_FONT_CANDIDATES if name in installed), None)
+    return found
+
+
+def _register_system_cjk_fonts() -> bool:
+    """Add CJK font files the system has but matplotlib's font cache lacks (the cache is built
+    once, so a font installed later is invisible until it is added). True if any was added."""
+    added = False
+    for path in font_manager.findSystemFonts():
+        if any(hint in os.path.basename(path).lower().replace("-", "").replace("_", "") for hint in _CJK_FILE_HINTS):
+            try:
+                font_manager.fontManager.addfont(path)
+                added = True
+            except (OSError, RuntimeError, ValueError):  # unreadable or unsupported file
+                continue
+    if added:  # rewrite matplotlib's cache file, so that the next kernel finds the fonts at once
+        cache = os.path.join(matplotlib.get_cachedir(), f"fontlist-v{font_manager.FontManager.__version__}.json")
+        try:
+            font_manager.json_dump(font_manager.fontManager, cache)
+        except OSError:
+            pass
+    return added
 
 
 def setup(lang: str = "zh", *, style: str = "whitegrid", context: str = "notebook") -> str:

@@ -15,7 +15,7 @@ CHANNEL_CODES = {name: code for code, name in enumerate(CHANNELS)}
 
 _FLOAT_COLUMNS = (
     "engagement", "open_z", "active_hour", "price_sensitivity", "ad_tolerance", "bot_tolerance",
-    "share_propensity", "channel_exit_multiplier", "interest", "boost", "revenue",
+    "share_propensity", "channel_exit_multiplier", "static_exit_hazard", "interest", "boost", "revenue",
 )
 _INT_COLUMNS = ("join_day", "left_day", "boost_until", "messages_total", "last_interaction_day",
                 "today_interactions", "today_purchases", "purchases_total", "member_since_day",
@@ -112,6 +112,11 @@ class Members:
         self.bot_tolerance[rows] = draws["bot_tolerance"]
         self.share_propensity[rows] = draws["share_propensity"]
         self.channel_exit_multiplier[rows] = lookup["exit_hazard_multiplier"][channel]
+        # The part of the daily exit hazard fixed at joining: base × channel × aversion to
+        # automation (members who dislike bots leave more when automation is high).
+        automation, traits = params.automation, params.members
+        aversion = 1 + automation.aversion_increase * automation.level * (1 - self.bot_tolerance[rows]) / (1 - traits.bot_tolerance.mean)
+        self.static_exit_hazard[rows] = traits.base_exit_hazard * self.channel_exit_multiplier[rows] * aversion
         self.overlap[rows] = draws["overlap_draw"] < params.cross_platform.platform_overlap
         self.channel[rows] = channel
         self.join_day[rows] = day

@@ -490,31 +490,32 @@ def _quiet_logs() -> None:
         logger.propagate = False
 
 
-def compute_seconds(notebook_path: str | os.PathLike) -> float:
-    """Sum of the per-cell durations Papermill recorded in an executed notebook (0 if unreadable)."""
+def _read_notebook(notebook: str | os.PathLike | dict) -> dict:
+    """An executed notebook as JSON (a dict passes through; {} if unreadable)."""
+    if isinstance(notebook, dict):
+        return notebook
     try:
-        with open(notebook_path, encoding="utf-8") as stream:
-            notebook = json.load(stream)
+        with open(notebook, encoding="utf-8") as stream:
+            return json.load(stream)
     except (OSError, ValueError):
-        return 0.0
+        return {}
+
+
+def compute_seconds(notebook: str | os.PathLike | dict) -> float:
+    """Sum of the per-cell durations Papermill recorded in an executed notebook (0 if unreadable)."""
     total = 0.0
-    for cell in notebook.get("cells", []):
+    for cell in _read_notebook(notebook).get("cells", []):
         duration = cell.get("metadata", {}).get("papermill", {}).get("duration")
         if isinstance(duration, (int, float)):
             total += float(duration)
     return total
 
 
-def output_warnings(notebook_path: str | os.PathLike, limit: int = 5) -> list[str]:
+def output_warnings(notebook: str | os.PathLike | dict, limit: int = 5) -> list[str]:
     """Warnings and errors shown in an executed notebook's outputs (stderr streams, error
     outputs), as short one-line texts; at most ``limit``. Empty when the outputs are clean."""
-    try:
-        with open(notebook_path, encoding="utf-8") as stream:
-            notebook = json.load(stream)
-    except (OSError, ValueError):
-        return []
     found = []
-    for number, cell in enumerate(notebook.get("cells", []), start=1):
+    for number, cell in enumerate(_read_notebook(notebook).get("cells", []), start=1):
         for output in cell.get("outputs", []) or []:
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
                 text = "".join(output.get("text", "")) if isinstance(output.get("text"), list) else str(output.get("text", ""))
@@ -676,8 +677,9 @@ def run_one(job: Mapping[str, Any]) -> dict[str, Any]:
             timeout_s=job["timeout_s"],
             start_timeout_s=job["start_timeout_s"],
         )
-    compute = compute_seconds(output_notebook)
-    warnings = output_warnings(output_notebook) if status == "ok" else []
+    executed = _read_notebook(output_notebook)  # read once for both figures
+    compute = compute_seconds(executed)
+    warnings = output_warnings(executed) if status == "ok" else []
     if status == "ok":
         error = check_results_file(tmp_dir)
         status = "ok" if error is None else "failed"

@@ -35,8 +35,9 @@ with warnings.catch_warnings():
     from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
 
 SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
-# lifetimes' CLV steps through months as this many periods of the model's time unit.
-_CLV_UNITS = {1: "D", 7: "W"}
+# CLV steps through months as this many periods of the model's time unit (days or weeks),
+# the factors lifetimes' customer_lifetime_value uses for freq "D" and "W".
+_CLV_PERIODS_PER_MONTH = {1: 30, 7: 4.345}
 CDNOW_FILES = {"sample": "CDNOW_sample.txt", "master": "CDNOW_master.txt"}
 
 
@@ -266,20 +267,19 @@ class LtvFit:
             raise LtvInputError(f"months={months!r}: expected a whole number of months >= 1")
         if not 0 <= discount_rate < 1:
             raise LtvInputError(f"discount_rate={discount_rate!r}: expected a monthly rate in [0, 1)")
-        if self.period_days not in _CLV_UNITS:
-            raise LtvInputError(f"period_days={self.period_days}: CLV supports {sorted(_CLV_UNITS)} (days or weeks)")
+        if self.period_days not in _CLV_PERIODS_PER_MONTH:
+            raise LtvInputError(f"period_days={self.period_days}: CLV supports {sorted(_CLV_PERIODS_PER_MONTH)} (days or weeks)")
         if self.ggf is None:
             raise LtvInputError("no Gamma-Gamma model: the summary has no monetary_value with repeat purchases")
         frequency, recency, T = self._arrays()
-        unit = _CLV_UNITS[self.period_days]
-        periods = months * {"D": 30, "W": 4.345}[unit]
+        periods_per_month = _CLV_PERIODS_PER_MONTH[self.period_days]
         # lifetimes' customer_lifetime_value, with the direct BG/NBD expectation (no NaN gaps):
         # month i contributes (E[purchases by i] − E[purchases by i−1]) × expected value, discounted.
         average_value = self.expected_average_value().to_numpy()
         value = np.zeros(len(self.summary))
         before = np.zeros(len(self.summary))
         for month in range(1, int(months) + 1):
-            by_month = bgnbd_conditional_expected_purchases(self.bgf.params_, month * periods / months, frequency, recency, T)
+            by_month = bgnbd_conditional_expected_purchases(self.bgf.params_, month * periods_per_month, frequency, recency, T)
             value += average_value * (by_month - before) / (1 + discount_rate) ** month
             before = by_month
         expected = before

@@ -80,12 +80,6 @@ class WindowEvents:
             codes, self.categories = pd.factorize(kinds)
         self.codes = codes[self.inside]
 
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def __getitem__(self, column: str) -> pd.Series:
-        return self.frame[column]
-
     def of(self, kinds, start, end, columns=None) -> pd.DataFrame:
         wanted = np.flatnonzero(self.categories.isin(list(kinds)))
         positions = self.inside[np.isin(self.codes, wanted)]

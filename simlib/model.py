@@ -37,7 +37,6 @@ STREAMS = (
     "risk", "initial",
 )
 EVENT_CODE = {name: code for code, name in enumerate(EVENT_TYPES)}
-ANSWER, COMPLAINT = EVENT_CODE["answer"], EVENT_CODE["complaint"]
 COST_CODE = {name: code for code, name in enumerate(COST_CATEGORIES)}
 # Reference kinds for ref_id strings: post "p12", activity "a3", member "m45", incident "r7".
 REF_NONE, REF_POST, REF_ACTIVITY, REF_MEMBER, REF_INCIDENT, REF_TIER = range(6)
@@ -66,17 +65,14 @@ def logit_shift_for_mean(target: float, sigma: float) -> float:
     return (low + high) / 2
 
 
-def add_counts(column: np.ndarray, rows: np.ndarray, amounts=1) -> None:
-    """``column[rows] += amounts`` counting repeated rows each time (``np.add.at``, but a
-    bincount for long index arrays, where it is several times faster)."""
+def add_counts(column: np.ndarray, rows: np.ndarray) -> None:
+    """``column[rows] += 1`` counting repeated rows each time (``np.add.at``, but a bincount
+    for long index arrays, where it is several times faster)."""
     if rows.size > 64:
         n = int(rows.max()) + 1
-        if np.isscalar(amounts):
-            column[:n] += (np.bincount(rows, minlength=n) * amounts).astype(column.dtype)
-        else:
-            column[:n] += np.bincount(rows, weights=amounts, minlength=n).astype(column.dtype)
+        column[:n] += np.bincount(rows, minlength=n).astype(column.dtype)
     else:
-        np.add.at(column, rows, amounts)
+        np.add.at(column, rows, 1)
 
 
 class EventLog:
@@ -181,7 +177,6 @@ class GroupModel:
         modes = params.monetization.modes
         mean_rejection = np.mean([1 - m.acceptance for m in modes.values()])
         self.annoyance = {name: (1 - m.acceptance) / mean_rejection for name, m in modes.items()}
-        self.mean_bot_intolerance = 1 - params.members.bot_tolerance.mean
         self.mean_price_room = 1 - params.members.price_sensitivity.mean
         self.mean_acceptance = float(np.mean([m.acceptance for m in modes.values()]))
         self.queue: deque[tuple[float, int, float]] = deque()  # (joined the queue, asker, asked)
@@ -193,8 +188,6 @@ class GroupModel:
         self._factor_day = -1  # interest_multiplier's cache: the day, members covered, factors
         self._factor_count = 0
         self._factor = np.empty(0)
-        self._hazard_count = 0  # static_hazard's cache
-        self._hazard = np.empty(0)
         self.start_weekday = pd.Timestamp(params.simulation.start_date).weekday()
         self._best_slot: dict[tuple[str, int, int], bool] = {}
 
@@ -207,21 +200,18 @@ class GroupModel:
     def interest_multiplier(self, rows: np.ndarray) -> np.ndarray:
         """Novelty × interest × temporary boost for the given members today."""
         m = self.members
-        if self._factor_day != self.day:
+        if self._factor_day != self.day or len(self._factor) != m.capacity:
             # Novelty and boost change only with the day, new members or a new boost: compute
             # them once a day for everyone, then only for members who joined or got a boost.
             self._factor_day, self._factor = self.day, np.ones(m.capacity)
             self._update_factor(slice(0, m.count))
             self._factor_count, m.boosted = m.count, []
         if self._factor_count != m.count:
-            if len(self._factor) < m.capacity:
-                self._factor = np.concatenate([self._factor, np.ones(m.capacity - len(self._factor))])
             self._update_factor(slice(self._factor_count, m.count))
             self._factor_count = m.count
-        if m.boosted:
-            for boosted in m.boosted:
-                self._update_factor(boosted)
-            m.boosted = []
+        for boosted in m.boosted:
+            self._update_factor(boosted)
+        m.boosted = []
         return m.interest[rows] * self._factor[rows]
 
     def _update_factor(self, rows) -> None:
@@ -229,19 +219,6 @@ class GroupModel:
         age = np.maximum(self.day - m.join_day[rows], 0)
         novelty = 1 + traits.novelty_boost * np.exp(-age / traits.novelty_days)
         self._factor[rows] = novelty * np.where(m.boost_until[rows] >= self.day, 1 + m.boost[rows], 1.0)
-
-    def static_hazard(self, rows: np.ndarray) -> np.ndarray:
-        """The part of each member's daily exit hazard fixed at joining: base × channel × the
-        aversion to automation (members who dislike bots leave more when automation is high)."""
-        m, automation = self.members, self.params.automation
-        if self._hazard_count != m.count:
-            if len(self._hazard) < m.capacity:
-                self._hazard = np.concatenate([self._hazard, np.zeros(m.capacity - len(self._hazard))])
-            new = slice(self._hazard_count, m.count)
-            aversion = 1 + automation.aversion_increase * automation.level * (1 - m.bot_tolerance[new]) / self.mean_bot_intolerance
-            self._hazard[new] = self.params.members.base_exit_hazard * m.channel_exit_multiplier[new] * aversion
-            self._hazard_count = m.count
-        return self._hazard[rows]
 
     def record_interactions(self, rows: np.ndarray | int) -> None:
         m = self.members
@@ -513,7 +490,7 @@ class GroupModel:
             self.counters["admin_busy_minutes"] += minutes
             # Waiting for the question (or the shift) and answering it, as one event.
             yield self.env.timeout(done - self.env.now)
-            self.log.singles.append((ANSWER, self.env.now, asker, REF_MEMBER, -1, math.nan))  # -1: answered by an admin
+            self.log.add("answer", self.env.now, asker, REF_MEMBER, -1)  # -1: answered by an admin
             self.question_rows.append((asked, asker, "admin", (self.env.now - asked) * 1440, (start - entry) * 1440))
 
     def next_on_shift(self, ts: float) -> float:
@@ -531,7 +508,7 @@ class GroupModel:
         return self.next_on_shift(asked) + patience
 
     def complain(self, member: int, ts: float) -> None:
-        self.log.singles.append((COMPLAINT, ts, member, REF_NONE, -1, math.nan))
+        self.log.add("complaint", ts, member)
         self.members.complaint_today[member] = True
 
     # ---- activities
@@ -768,7 +745,7 @@ class GroupModel:
             else:
                 self.commercial_share = self.planned_commercial_share
             # Exits.
-            hazard = self.static_hazard(rows)
+            hazard = m.static_exit_hazard[rows]
             hazard = np.where(m.tier[rows] == tiering.SILENT, hazard * traits.silent_exit_multiplier, hazard)
             hazard *= np.exp(traits.ad_exit_slope * np.maximum(0.0, self.commercial_share - m.ad_tolerance[rows]))
             m.complaint_today[self.complaints_due.pop(day, [])] = True

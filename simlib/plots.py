@@ -12,6 +12,7 @@ translated) and return the ``Axes``.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -64,15 +65,10 @@ def find_cjk_font() -> str | None:
     return found
 
 
-_registration_tried: list[bool] = []  # the system's font files are scanned once per process
-
-
+@functools.cache  # the system's font files are scanned once per process
 def _register_system_cjk_fonts() -> bool:
     """Add CJK font files the system has but matplotlib's font cache lacks (the cache is built
     once, so a font installed later is invisible until it is added). True if any was added."""
-    if _registration_tried:
-        return False
-    _registration_tried.append(True)
     added = False
     for path in font_manager.findSystemFonts():
         if any(hint in os.path.basename(path).lower().replace("-", "").replace("_", "") for hint in _CJK_FILE_HINTS):

@@ -15,7 +15,8 @@ CHANNEL_CODES = {name: code for code, name in enumerate(CHANNELS)}
 
 _FLOAT_COLUMNS = (
     "engagement", "open_z", "active_hour", "price_sensitivity", "ad_tolerance", "bot_tolerance",
-    "share_propensity", "channel_exit_multiplier", "static_exit_hazard", "interest", "boost", "revenue",
+    "share_propensity", "channel_exit_multiplier", "static_exit_hazard", "interest", "novelty", "boost_factor",
+    "revenue",
 )
 _INT_COLUMNS = ("join_day", "left_day", "boost_until", "messages_total", "last_interaction_day",
                 "today_interactions", "today_purchases", "purchases_total", "member_since_day",
@@ -31,7 +32,6 @@ class Members:
     def __init__(self, capacity: int, active_window: int, loyal_window: int):
         self.count = 0
         self.present_total = 0
-        self.boosted: list[np.ndarray] = []  # rows whose boost changed (the model caches interest factors)
         self._present_rows: np.ndarray | None = None
         self._pool: dict[str, np.ndarray] | None = None
         self._pool_next = 0
@@ -45,9 +45,10 @@ class Members:
             setattr(self, name, np.zeros(self.capacity, dtype=np.int32))
         for name in _BOOL_COLUMNS:
             setattr(self, name, np.zeros(self.capacity, dtype=bool))
-        # Rolling windows of daily counts, indexed by day modulo the window length.
-        self.interaction_ring = np.zeros((self.capacity, active_window), dtype=np.int16)
-        self.purchase_ring = np.zeros((self.capacity, loyal_window), dtype=np.int16)
+        # Rolling windows of daily counts: row ``day % window`` holds that day's counts, one
+        # column per member (so a day's row is a contiguous slice).
+        self.interaction_ring = np.zeros((active_window, self.capacity), dtype=np.int16)
+        self.purchase_ring = np.zeros((loyal_window, self.capacity), dtype=np.int16)
 
     def _grow(self, needed: int) -> None:
         new_capacity = max(needed, 2 * self.capacity)
@@ -58,8 +59,8 @@ class Members:
             setattr(self, name, grown)
         for name in ("interaction_ring", "purchase_ring"):
             old = getattr(self, name)
-            grown = np.zeros((new_capacity, old.shape[1]), dtype=old.dtype)
-            grown[: self.capacity] = old
+            grown = np.zeros((old.shape[0], new_capacity), dtype=old.dtype)
+            grown[:, : self.capacity] = old
             setattr(self, name, grown)
         self.capacity = new_capacity
 
@@ -107,7 +108,8 @@ class Members:
         self.engagement[rows] = lookup["engagement"][channel] * draws["engagement"]
         self.open_z[rows] = draws["open_z"]
         self.active_hour[rows] = draws["active_hour"]
-        self.price_sensitivity[rows] = np.clip(draws["price_sensitivity"] + lookup["price_sensitivity_shift"][channel], 0, 1)
+        # minimum/maximum rather than np.clip: the same values, without np.clip's Python-level overhead.
+        self.price_sensitivity[rows] = np.minimum(np.maximum(draws["price_sensitivity"] + lookup["price_sensitivity_shift"][channel], 0.0), 1.0)
         self.ad_tolerance[rows] = draws["ad_tolerance"]
         self.bot_tolerance[rows] = draws["bot_tolerance"]
         self.share_propensity[rows] = draws["share_propensity"]
@@ -124,7 +126,8 @@ class Members:
         self.left_day[rows] = -1
         self.present[rows] = True
         self.interest[rows] = 1.0
-        self.boost[rows] = 0.0
+        self.novelty[rows] = params.members.novelty_boost  # extra interest of a newcomer, decays daily
+        self.boost_factor[rows] = 1.0
         self.boost_until[rows] = -1
         self.last_interaction_day[rows] = day
         self.tier[rows] = 0  # potential until the first daily classification
@@ -153,9 +156,18 @@ class Members:
 
     def set_boost(self, rows: np.ndarray, boost: float, until_day: int) -> None:
         """A temporary interest boost (welcome, active-member perks) until ``until_day``."""
-        self.boost[rows] = boost
+        self.boost_factor[rows] = 1 + boost
         self.boost_until[rows] = until_day
-        self.boosted.append(rows)
+
+    def end_of_day(self, day: int, novelty_decay: float) -> None:
+        """Newcomers' novelty fades by a day; boosts that ran until ``day`` end."""
+        n = self.count
+        self.novelty[:n] *= novelty_decay
+        np.putmask(self.boost_factor[:n], self.boost_until[:n] <= day, 1.0)
+
+    def interest_multiplier(self, rows: np.ndarray) -> np.ndarray:
+        """Interest × novelty × temporary boost of the given members today."""
+        return self.interest[rows] * (1 + self.novelty[rows]) * self.boost_factor[rows]
 
     def present_rows(self) -> np.ndarray:
         """Indices of the members in the group now (read-only; cached until someone joins or leaves)."""

@@ -18,6 +18,8 @@ random numbers that decide arrivals or questions, so scenario differences are pa
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import simpy
+from scipy import optimize, special
 
 from simlib import tiering
 from simlib.agents import CHANNEL_CODES, Members
@@ -45,24 +48,22 @@ MINUTE = 1 / 1440
 _GAUSS_HERMITE = np.polynomial.hermite_e.hermegauss(40)
 
 
+@functools.lru_cache(maxsize=256)
 def logit_shift_for_mean(target: float, sigma: float) -> float:
     """The shift c such that E[sigmoid(c + sigma·Z)] = target for Z ~ N(0, 1).
 
     Members differ in how readily they open posts (sigma on the logit scale); the shift keeps
-    the population's mean open rate at the article's figure.
+    the population's mean open rate at the article's figure. The mean is increasing in c, so
+    Brent's method finds the root; cached because every replication asks for the same few.
     """
     target = min(max(target, 1e-6), 1 - 1e-6)
     nodes, weights = _GAUSS_HERMITE
     weights = weights / weights.sum()
-    low, high = -30.0, 30.0
-    for _ in range(80):
-        middle = (low + high) / 2
-        mean = float(np.sum(weights / (1 + np.exp(-(middle + sigma * nodes)))))
-        if mean < target:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2
+
+    def excess(shift: float) -> float:
+        return float(np.sum(weights * special.expit(shift + sigma * nodes))) - target
+
+    return float(optimize.brentq(excess, -30.0, 30.0, xtol=1e-12))
 
 
 def add_counts(column: np.ndarray, rows: np.ndarray) -> None:
@@ -76,59 +77,49 @@ def add_counts(column: np.ndarray, rows: np.ndarray) -> None:
 
 
 class EventLog:
-    """Append-only columnar log; chunks are concatenated once at the end.
+    """Append-only columnar log; the chunks are concatenated once at the end.
 
-    Vectorized events arrive as arrays (one chunk per call); single events (questions,
-    answers) go to a plain list, which is far cheaper than a tiny array chunk each.
+    Each vectorized ``add`` appends one chunk (event, ts, member, ref kind, ref, amount,
+    size), where ts, member, ref and amount are arrays or one value for the whole chunk.
+    Single events (questions, answers) are chunks of size one.
     """
+
+    _MISSING = (None, math.nan, -1, None, -1, math.nan)  # by chunk position, for values not given
 
     def __init__(self):
         self.chunks: list[tuple] = []
-        self.singles: list[tuple] = []
 
     def add(self, event: str, ts, member=None, ref_kind: int = REF_NONE, ref=None, amount=None) -> None:
-        if isinstance(member, np.ndarray):
+        if type(member) is np.ndarray:
             n = member.size
-        elif isinstance(ts, np.ndarray):
+        elif type(ts) is np.ndarray:
             n = ts.size
         else:
-            self.singles.append((EVENT_CODE[event], float(ts), -1 if member is None else int(member), ref_kind,
-                                 -1 if ref is None else int(ref), math.nan if amount is None else float(amount)))
-            return
+            n = 1
         if n:
             self.chunks.append((EVENT_CODE[event], ts, member, ref_kind, ref, amount, n))
 
     def arrays(self):
         """(event code, ts, member, ref kind, ref, amount) as equal-length arrays."""
-        chunks = self.chunks
-        sizes = np.array([chunk[6] for chunk in chunks], dtype=np.int64)
-        ends = np.cumsum(sizes)
-        total = int(ends[-1]) if len(chunks) else 0
+        if not self.chunks:
+            return tuple(np.empty(0, dtype=dtype) for dtype in (np.int8, float, np.int64, np.int8, np.int64, float))
+        by_position = list(zip(*self.chunks, strict=True))  # one tuple per chunk position
+        codes, ref_kinds, sizes = by_position[0], by_position[3], np.array(by_position[6], dtype=np.int64)
 
-        def column(position: int, dtype, missing):
-            # Scalars (one value for a whole chunk) are spread with one np.repeat; the array
-            # values are concatenated once and written to their chunks' positions.
-            values = [chunk[position] for chunk in chunks]
-            is_array = np.array([isinstance(value, np.ndarray) for value in values], dtype=bool)
-            scalars = np.array([missing if value is None or array else value for value, array in zip(values, is_array.tolist(), strict=True)], dtype=dtype)
-            out = np.repeat(scalars, sizes) if total else np.empty(0, dtype=dtype)
-            if is_array.any():
-                out[np.repeat(is_array, sizes)] = np.concatenate([value for value, array in zip(values, is_array.tolist(), strict=True) if array])
+        def column(position: int, dtype):
+            # One value per chunk spread with np.repeat, then the arrays written over their chunks.
+            values, missing = by_position[position], self._MISSING[position]
+            is_array = [type(value) is np.ndarray for value in values]
+            scalars = [missing if array or value is None else value for value, array in zip(values, is_array, strict=True)]
+            out = np.repeat(np.array(scalars, dtype=dtype), sizes)
+            if any(is_array):
+                # An explicit dtype spares concatenate resolving the common type of thousands of parts.
+                parts = [value for value, array in zip(values, is_array, strict=True) if array]
+                out[np.repeat(np.array(is_array), sizes)] = np.concatenate(parts, dtype=dtype, casting="same_kind")
             return out
 
-        columns = [
-            np.repeat(np.array([c[0] for c in chunks], dtype=np.int8), sizes),
-            column(1, float, np.nan),
-            column(2, np.int64, -1),
-            np.repeat(np.array([c[3] for c in chunks], dtype=np.int8), sizes),
-            column(4, np.int64, -1),
-            column(5, float, np.nan),
-        ]
-        dtypes = (np.int8, float, np.int64, np.int8, np.int64, float)
-        if self.singles:
-            single = np.array(self.singles, dtype=float)
-            columns = [np.concatenate([column, single[:, i].astype(dtype)]) for i, (column, dtype) in enumerate(zip(columns, dtypes, strict=True))]
-        return tuple(column.astype(dtype, copy=False) for column, dtype in zip(columns, dtypes, strict=True))
+        return (np.repeat(np.array(codes, dtype=np.int8), sizes), column(1, float), column(2, np.int64),
+                np.repeat(np.array(ref_kinds, dtype=np.int8), sizes), column(4, np.int64), column(5, float))
 
 
 @dataclass
@@ -162,12 +153,15 @@ class GroupModel:
         self.env = simpy.Environment()
         self.day = 0
         self.posts: list[tuple[int, float, int, bool]] = []  # (post_id, ts, content code, commercial)
-        self.post_weights: list[tuple[float, float]] = []  # (ts, annoyance weight) for the commercial share
+        # For the commercial share: each post's time and the running sum of the posts' annoyance weights.
+        self.post_days: list[float] = []
+        self.post_weight_sums: list[float] = [0.0]
         self.window_first_post = 0  # index of the first post inside the commercial-share window
         self.costs: list[tuple[float, int, float]] = []
         self.daily_rows: list[dict] = []
         self.activity_rows: list[dict] = []
-        self.question_rows: list[tuple] = []
+        self.question_rows: list[tuple] = []  # (asked day, member, answered by, response and wait minutes)
+        self.bot_questions: list[tuple[np.ndarray, np.ndarray]] = []  # (asked days, members) the bots settled
         self.incident_rows: list[dict] = []
         self.counters = {"overflow": 0, "admin_busy_minutes": 0.0}
         self.next_activity_id = 0
@@ -185,9 +179,6 @@ class GroupModel:
         self.shift_start = time_to_minutes(params.monitoring.shift_start) / 1440
         self.shift_end = time_to_minutes(params.monitoring.shift_end) / 1440
         self._open_shift: dict[tuple[str, bool], float] = {}
-        self._factor_day = -1  # interest_multiplier's cache: the day, members covered, factors
-        self._factor_count = 0
-        self._factor = np.empty(0)
         self.start_weekday = pd.Timestamp(params.simulation.start_date).weekday()
         self._best_slot: dict[tuple[str, int, int], bool] = {}
 
@@ -197,45 +188,25 @@ class GroupModel:
         if amount > 0:
             self.costs.append((ts, COST_CODE[category], float(amount)))
 
-    def interest_multiplier(self, rows: np.ndarray) -> np.ndarray:
-        """Novelty × interest × temporary boost for the given members today."""
+    def record_interactions(self, rows: np.ndarray, repeated: bool = False) -> None:
+        """Count one interaction today for each of ``rows``; ``repeated`` when a member may
+        appear more than once (a plain fancy-indexed += would count them once)."""
         m = self.members
-        if self._factor_day != self.day or len(self._factor) != m.capacity:
-            # Novelty and boost change only with the day, new members or a new boost: compute
-            # them once a day for everyone, then only for members who joined or got a boost.
-            self._factor_day, self._factor = self.day, np.ones(m.capacity)
-            self._update_factor(slice(0, m.count))
-            self._factor_count, m.boosted = m.count, []
-        if self._factor_count != m.count:
-            self._update_factor(slice(self._factor_count, m.count))
-            self._factor_count = m.count
-        for boosted in m.boosted:
-            self._update_factor(boosted)
-        m.boosted = []
-        return m.interest[rows] * self._factor[rows]
-
-    def _update_factor(self, rows) -> None:
-        m, traits = self.members, self.params.members
-        age = np.maximum(self.day - m.join_day[rows], 0)
-        novelty = 1 + traits.novelty_boost * np.exp(-age / traits.novelty_days)
-        self._factor[rows] = novelty * np.where(m.boost_until[rows] >= self.day, 1 + m.boost[rows], 1.0)
-
-    def record_interactions(self, rows: np.ndarray | int) -> None:
-        m = self.members
-        if np.ndim(rows) == 0:
-            m.today_interactions[rows] += 1
-        else:
+        if repeated:
             add_counts(m.today_interactions, rows)
+        else:
+            m.today_interactions[rows] += 1
         m.last_interaction_day[rows] = self.day
 
     def purchase(self, ts: np.ndarray, rows: np.ndarray, amounts: np.ndarray, ref_kind: int, ref: int | np.ndarray) -> None:
+        """Purchases by distinct members ``rows`` (each buys once in one campaign, sale or renewal)."""
         if rows.size == 0:
             return
         m = self.members
         self.log.add("purchase", ts, rows, ref_kind, ref, amounts)
-        np.add.at(m.today_purchases, rows, 1)
-        np.add.at(m.revenue, rows, amounts)
-        np.add.at(m.purchases_total, rows, 1)
+        m.today_purchases[rows] += 1
+        m.revenue[rows] += amounts
+        m.purchases_total[rows] += 1
 
     def purchase_propensity(self, rows: np.ndarray) -> np.ndarray:
         """Relative purchase odds (mean ≈ 1): price room, loyal service, cross-platform touchpoints."""
@@ -245,10 +216,13 @@ class GroupModel:
             factor = np.where(m.tier[rows] == tiering.LOYAL, factor * p.tiering.interventions.loyal.purchase_multiplier, factor)
         return np.where(m.overlap[rows], factor * p.cross_platform.overlap_purchase_multiplier, factor)
 
+    def room(self) -> int:
+        """Seats left under the group cap."""
+        return self.params.simulation.group_cap - self.members.present_count
+
     def admit(self, count: int, channel: str | np.ndarray, ts: np.ndarray, inviter: np.ndarray | None = None) -> np.ndarray:
         """Add arrivals up to the group cap; the rest are counted as overflow."""
-        room = self.params.simulation.group_cap - self.members.present_count
-        admitted = max(0, min(count, room))
+        admitted = max(0, min(count, self.room()))
         self.counters["overflow"] += count - admitted
         if admitted == 0:
             return np.empty(0, dtype=np.int64)
@@ -280,6 +254,7 @@ class GroupModel:
         m = self.members
         join_day = -rng.integers(30, 365, n)
         m.join_day[rows] = join_day
+        m.novelty[rows] = self.params.members.novelty_boost * np.exp(join_day / self.params.members.novelty_days)
         floor = self.params.members.interest_floor
         m.interest[rows] = floor + (1 - floor) * rng.random(n)
         m.last_interaction_day[rows] = -rng.geometric(0.15, n)
@@ -306,7 +281,7 @@ class GroupModel:
                 if daily_cost:
                     self.cost(day + 0.5, "acquisition", daily_cost)
                 if rate > 0:
-                    arrivals.extend((float(ts), name) for ts in day + rng.random(rng.poisson(rate)))
+                    arrivals.extend(zip((day + rng.random(rng.poisson(rate))).tolist(), itertools.repeat(name)))
             for ts, name in sorted(arrivals):
                 yield self.env.timeout(max(0.0, ts - self.env.now))
                 self.admit(1, name, np.array([ts]))
@@ -358,16 +333,17 @@ class GroupModel:
         if key not in self._open_shift:
             self._open_shift[key] = logit_shift_for_mean(target, p.members.open_logit_sigma)
         logit = self._open_shift[key] + p.members.open_logit_sigma * self.members.open_z[rows]
-        logit += p.content.interest_multiplier_power * np.log(np.maximum(self.interest_multiplier(rows), 1e-6))
+        logit += p.content.interest_multiplier_power * np.log(np.maximum(self.members.interest_multiplier(rows), 1e-6))
         level = p.automation.level
         reach = p.automation.reach_accuracy_manual + level * (p.automation.reach_accuracy_automated - p.automation.reach_accuracy_manual)
-        return reach / (1 + np.exp(-logit))
+        return reach * special.expit(logit)
 
     def publish(self, post_id: int, ts: float, content_type: str, mode: str | None) -> None:
         p, m, rng = self.params, self.members, self.rng["posts"]
         commercial = mode is not None
         self.posts.append((post_id, ts, CONTENT_TYPES.index(content_type), commercial))
-        self.post_weights.append((ts, self.annoyance[mode] if commercial else 0.0))
+        self.post_days.append(ts)
+        self.post_weight_sums.append(self.post_weight_sums[-1] + (self.annoyance[mode] if commercial else 0.0))
         rows = m.present_rows()
         if rows.size == 0:
             return
@@ -398,12 +374,14 @@ class GroupModel:
         """Friends who join through members' shares or invitations."""
         rng = self.rng["arrivals_referral"]
         joined = rng.random(sharers.size) < join_prob
-        if not joined.any():
+        count = int(np.count_nonzero(joined))
+        if count == 0 or self.room() == 0:  # nobody, or a full group: no need for join times
+            self.counters["overflow"] += count
             return np.empty(0, dtype=np.int64)
-        ts = share_ts[joined] + rng.exponential(0.2, joined.sum())
+        ts = share_ts[joined] + rng.exponential(0.2, count)
         order = np.argsort(ts)
         ts = np.minimum(ts[order], self.day + 0.999)
-        return self.admit(int(joined.sum()), "referral", ts, inviter=sharers[joined][order])
+        return self.admit(count, "referral", ts, inviter=sharers[joined][order])
 
     def sell(self, ts: float, opened: np.ndarray, delays: np.ndarray, mode: str, post_id: int) -> None:
         p, m, rng = self.params, self.members, self.rng["commercial"]
@@ -434,29 +412,27 @@ class GroupModel:
             rows = self.members.present_rows()
             count = rng.poisson(p.members.question_rate * rows.size)
             if count:
-                askers = rows[rng.integers(0, rows.size, count)]
+                askers = rows[(rng.random(count) * rows.size).astype(np.int64)]  # uniform over present members
                 asked = day + ((self.members.active_hour[askers] + rng.normal(0, 2.0, count)) % 24) / 24
-                order = np.argsort(asked)
-                askers, asked = askers[order], asked[order]
                 self.log.add("question", asked, askers)
-                self.record_interactions(askers)
+                self.record_interactions(askers, repeated=True)
                 to_bot = service.random(count) < p.automation.level
                 settled = to_bot & (service.random(count) < p.automation.bot_resolution_prob)
                 self.log.add("answer", asked[settled] + bot_minutes * MINUTE, askers[settled], REF_MEMBER, -2)  # -2: a bot
-                self.question_rows.extend((t, int(a), "bot", bot_minutes, 0.0) for t, a in zip(asked[settled], askers[settled], strict=True))
+                self.bot_questions.append((asked[settled], askers[settled]))
                 # The rest reach the admins directly, or after the bot's answer did not settle it.
                 entered = asked[~settled] + np.where(to_bot[~settled], bot_minutes * MINUTE, 0.0)
                 order = np.argsort(entered, kind="stable")
-                waiting = zip(entered[order], askers[~settled][order], asked[~settled][order], strict=True)
+                waiting = zip(entered[order].tolist(), askers[~settled][order].tolist(), asked[~settled][order].tolist(), strict=True)
                 if p.monitoring.admins == 0:
                     # Nobody answers: each asker complains once their patience runs out.
                     for entry, asker, asked_at in waiting:
                         if entry + patience < p.simulation.days:
-                            self.complaints_due.setdefault(math.floor(entry + patience), []).append(int(asker))
-                            self.log.add("complaint", entry + patience, int(asker))
-                        self.question_rows.append((float(asked_at), int(asker), "nobody", math.nan, math.nan))
+                            self.complaints_due.setdefault(math.floor(entry + patience), []).append(asker)
+                            self.log.add("complaint", entry + patience, asker)
+                        self.question_rows.append((asked_at, asker, "nobody", math.nan, math.nan))
                 else:
-                    self.queue.extend((float(entry), int(asker), float(asked_at)) for entry, asker, asked_at in waiting)
+                    self.queue.extend(waiting)
                     if not self.question_posted.triggered:
                         self.question_posted.succeed()
             yield self.env.timeout(max(0.0, day + 1 - self.env.now))
@@ -526,7 +502,7 @@ class GroupModel:
     def _start_activity(self, activity_id: int, kind: str, participation: float):
         m, rng = self.members, self.rng["activities"]
         rows = m.present_rows()
-        chance = np.minimum(1.0, participation * self.interest_multiplier(rows))
+        chance = np.minimum(1.0, participation * m.interest_multiplier(rows))
         participants = rows[rng.random(rows.size) < chance]
         now = self.env.now
         self.log.add("activity_join", now + rng.exponential(2 / 24, participants.size), participants, REF_ACTIVITY, activity_id)
@@ -707,53 +683,68 @@ class GroupModel:
         rules = p.tiering.rules
         traits = p.members
         drift = math.exp(-1 / traits.interest_drift_days)
+        novelty_decay = math.exp(-1 / traits.novelty_days)
         automation = p.automation
         window = p.monetization.share_window_days
+        # Exit hazard multipliers looked up by tier code and by "complained today".
+        silent_factor = np.ones(len(TIERS))
+        silent_factor[tiering.SILENT] = traits.silent_exit_multiplier
+        complaint_factor = np.array([1.0, traits.complaint_exit_multiplier])
         for day in range(p.simulation.days):
             self.day = day
             yield self.env.timeout(max(0.0, day + 1 - 1e-6 - self.env.now))
             rows = m.present_rows()
             # Spontaneous chat of the day, at each member's usual hours.
-            rate = traits.chat_rate_mean * m.engagement[rows] * self.interest_multiplier(rows)
-            counts = rng_chat.poisson(rate)
-            talkers = np.repeat(rows, counts)
-            hours = (np.repeat(m.active_hour[rows], counts) + rng_chat.normal(0, 2.0, talkers.size)) % 24
+            # Independent Poisson counts per member are drawn as one Poisson total whose messages
+            # go to members in proportion to their rates (the same joint distribution, and one
+            # draw per message instead of one per member).
+            cumulative_rate = np.cumsum(traits.chat_rate_mean * m.engagement[rows] * m.interest_multiplier(rows))
+            total_rate = float(cumulative_rate[-1]) if rows.size else 0.0
+            messages = rng_chat.poisson(total_rate)
+            talkers = rows[np.searchsorted(cumulative_rate[:-1], rng_chat.random(messages) * total_rate, side="right")]
+            hours = (m.active_hour[talkers] + rng_chat.normal(0, 2.0, messages)) % 24
             self.log.add("message", day + hours / 24, talkers, REF_NONE)
             add_counts(m.messages_total, talkers)
-            self.record_interactions(talkers)
-            spoke = rows[counts > 0]
-            m.interest[spoke] += traits.content_interest_gain * 0.5
-            # Rolling windows and tiers.
+            self.record_interactions(talkers, repeated=True)
+            # A fancy-indexed += adds once per distinct member: each member who spoke today.
+            m.interest[talkers] += traits.content_interest_gain * 0.5
+            # Rolling windows and tiers, on the column slices of every member ever joined (a
+            # slice is a view: no gathering of the present rows). Absent members' values change
+            # too but are never read again.
+            n = m.count
+            today_interactions, today_purchases = m.today_interactions[:n], m.today_purchases[:n]
             # Running sums over the windows: add today, drop the day that falls out.
-            slot_a, slot_l = day % rules.active_window_days, day % rules.loyal_window_days
-            m.interactions_window[rows] += m.today_interactions[rows] - m.interaction_ring[rows, slot_a]
-            m.purchases_window[rows] += m.today_purchases[rows] - m.purchase_ring[rows, slot_l]
-            m.interaction_ring[rows, slot_a] = m.today_interactions[rows]
-            m.purchase_ring[rows, slot_l] = m.today_purchases[rows]
-            m.tier[rows] = tiering.classify(
-                day - m.join_day[rows], m.messages_total[rows], m.interactions_window[rows],
-                m.purchases_window[rows], day - m.last_interaction_day[rows], rules,
+            ring_a = m.interaction_ring[day % rules.active_window_days, :n]
+            ring_l = m.purchase_ring[day % rules.loyal_window_days, :n]
+            m.interactions_window[:n] += today_interactions - ring_a
+            m.purchases_window[:n] += today_purchases - ring_l
+            ring_a[:] = today_interactions
+            ring_l[:] = today_purchases
+            m.tier[:n] = tiering.classify(
+                day - m.join_day[:n], m.messages_total[:n], m.interactions_window[:n],
+                m.purchases_window[:n], day - m.last_interaction_day[:n], rules,
             )
             # Commercial share over the recent window, weighted by how much each mode annoys.
             # Before a full window has passed, members judge by the plan's steady share (the
             # group ran the same calendar before the simulation started).
             if day + 1 >= window:
-                while self.window_first_post < len(self.post_weights) and self.post_weights[self.window_first_post][0] <= day + 1 - window:
+                post_days, weight_sums = self.post_days, self.post_weight_sums
+                while self.window_first_post < len(post_days) and post_days[self.window_first_post] <= day + 1 - window:
                     self.window_first_post += 1
-                recent = self.post_weights[self.window_first_post:]
-                self.commercial_share = sum(w for _, w in recent) / len(recent) if recent else 0.0
+                recent = len(post_days) - self.window_first_post
+                self.commercial_share = (weight_sums[-1] - weight_sums[self.window_first_post]) / recent if recent else 0.0
             else:
                 self.commercial_share = self.planned_commercial_share
-            # Exits.
-            hazard = m.static_exit_hazard[rows]
-            hazard = np.where(m.tier[rows] == tiering.SILENT, hazard * traits.silent_exit_multiplier, hazard)
-            hazard *= np.exp(traits.ad_exit_slope * np.maximum(0.0, self.commercial_share - m.ad_tolerance[rows]))
+            # Exits: a member leaves today when an Exp(1) draw falls below their hazard
+            # (probability 1 - exp(-hazard)).
             m.complaint_today[self.complaints_due.pop(day, [])] = True
-            hazard = np.where(m.complaint_today[rows], hazard * traits.complaint_exit_multiplier, hazard)
-            leaving = rows[rng_exit.random(rows.size) < -np.expm1(-hazard)]
+            hazard = m.static_exit_hazard[rows] * silent_factor[m.tier[rows]] * complaint_factor[m.complaint_today[rows].view(np.int8)]
+            hazard *= np.exp(traits.ad_exit_slope * np.maximum(0.0, self.commercial_share - m.ad_tolerance[rows]))
+            leaving = rows[rng_exit.standard_exponential(rows.size) < hazard]
             self.remove(leaving, day + rng_exit.random(leaving.size), "leave")
-            # Membership renewals every 30 days of a subscription.
-            subscribers = rows[m.subscriber[rows] & ((day - m.member_since_day[rows]) % 30 == 29)]
+            # Membership renewals every 30 days of a subscription (leavers are no longer subscribers).
+            subscribers = np.flatnonzero(m.subscriber[:n])
+            subscribers = subscribers[(day - m.member_since_day[subscribers]) % 30 == 29]
             if subscribers.size:
                 renewed = rng_exit.random(subscribers.size) < 0.85
                 renew = subscribers[renewed]
@@ -761,7 +752,11 @@ class GroupModel:
                 self.purchase(day + 0.9 * np.ones(renew.size), renew, np.full(renew.size, fee), REF_NONE, None)
                 m.subscriber[subscribers[~renewed]] = False
             # Interest relaxes toward the floor.
-            m.interest[rows] = traits.interest_floor + (m.interest[rows] - traits.interest_floor) * drift
+            interest = m.interest[:n]
+            interest -= traits.interest_floor
+            interest *= drift
+            interest += traits.interest_floor
+            m.end_of_day(day, novelty_decay)
             # Daily costs: admin labour (fixed hours, partly automated), tools, risk control.
             labour_hours = p.monitoring.admins * p.monitoring.admin_hours_per_day * (1 - automation.labour_cost_reduction * automation.level)
             self.cost(day + 0.95, "admin_labour", labour_hours * p.monitoring.admin_hourly_wage)
@@ -772,9 +767,9 @@ class GroupModel:
             self.daily_rows.append({"day": day, "present": int(present_after.size), "messages": int(talkers.size),
                                     "commercial_share": self.commercial_share, "exits": int(leaving.size),
                                     **{tier: int(tier_counts[i]) for i, tier in enumerate(TIERS)}})
-            m.today_interactions[rows] = 0
-            m.today_purchases[rows] = 0
-            m.complaint_today[rows] = False
+            today_interactions[:] = 0
+            today_purchases[:] = 0
+            m.complaint_today[:n] = False
 
     # ------------------------------------------------------------------ run and tables
 
@@ -830,7 +825,7 @@ class GroupModel:
         members["revenue"] = m.revenue[:n]
         members["tier_final"] = pd.Categorical.from_codes(np.where(m.present[:n], m.tier[:n], -1), categories=TIERS)
 
-        order = np.argsort(ts, kind="stable")
+        order = chronological_order(ts)
         codes, ts, member, ref_kind, ref, amount = (a[order] for a in (codes, ts, member, ref_kind, ref, amount))
         ref_text = self.ref_ids(ref_kind, ref)
         events = pd.DataFrame({
@@ -861,7 +856,14 @@ class GroupModel:
         activities = pd.DataFrame(self.activity_rows, columns=[
             "activity_id", "type", "start_day", "reached", "participants", "completed", "cost", "revenue",
             "invites", "referral_joins", "newcomer_participants"])
-        questions = pd.DataFrame(self.question_rows, columns=["asked_day", "member", "answered_by", "response_minutes", "wait_minutes"])
+        question_columns = ["asked_day", "member", "answered_by", "response_minutes", "wait_minutes"]
+        bot_asked = np.concatenate([asked for asked, _ in self.bot_questions]) if self.bot_questions else np.empty(0)
+        bot_askers = np.concatenate([askers for _, askers in self.bot_questions]) if self.bot_questions else np.empty(0, dtype=np.int64)
+        by_bot = pd.DataFrame({"asked_day": bot_asked, "member": bot_askers, "answered_by": "bot",
+                               "response_minutes": p.automation.bot_answer_minutes, "wait_minutes": 0.0})
+        by_others = pd.DataFrame(self.question_rows, columns=question_columns)
+        parts = [frame for frame in (by_bot, by_others) if len(frame)]  # concat warns on empty frames
+        questions = pd.concat(parts, ignore_index=True).sort_values("asked_day", kind="stable", ignore_index=True) if parts else by_others
         incidents = pd.DataFrame(self.incident_rows, columns=["incident_id", "day", "type", "major", "response_hours", "exits", "offender"])
         self.counters["days"] = p.simulation.days
         self.counters["start_weekday"] = WEEKDAYS[start.weekday()]
@@ -897,6 +899,22 @@ class GroupModel:
         lookup = np.full(int(spans.sum()), -1, dtype=np.int64)
         lookup[used] = [position[label] if label is not None else -1 for label in labels]
         return pd.Categorical.from_codes(lookup[key], categories=categories)
+
+
+def chronological_order(days: np.ndarray) -> np.ndarray:
+    """Positions that sort the log by its time stamps (whole seconds), ties in log order.
+
+    The same order as a stable sort of the stamped times; done as an ordinary sort of one
+    integer key (second × n + position), which is about twice as fast as a stable sort.
+    """
+    seconds = np.round(days * 86400).astype(np.int64)
+    n = seconds.size
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    span = int(seconds.max() - seconds.min()) + 1
+    if span * n >= 2**62:  # the key would overflow: fall back to the stable sort
+        return np.argsort(seconds, kind="stable")
+    return np.argsort((seconds - seconds.min()) * n + np.arange(n))
 
 
 def run_replication(params: Params, seed: int, replication: int) -> RunResult:

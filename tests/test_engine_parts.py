@@ -1,0 +1,107 @@
+"""Parts of the engine and the KPI code that were rewritten for speed: each checked against
+the plain formulation it replaces (closed forms, stable sorts, pandas group-bys)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simlib import metrics, schema
+from simlib.agents import CHANNEL_CODES, Members
+from simlib.model import EVENT_CODE, REF_MEMBER, REF_NONE, REF_POST, EventLog, GroupModel, chronological_order, run_replication
+from simlib.params import load_scenario
+from simlib.runner import window
+
+
+@pytest.fixture(scope="module")
+def smoke():
+    return load_scenario("smoke")
+
+
+@pytest.fixture(scope="module")
+def smoke_run(smoke):
+    return run_replication(smoke, 21, 0)
+
+
+def test_chronological_order_is_a_stable_sort_of_whole_seconds():
+    rng = np.random.default_rng(3)
+    # Many events share a second (ties must keep log order), some lie before day 0.
+    days = np.round(rng.uniform(-30, 60, 50_000) * 86400 / 7) * 7 / 86400 + rng.uniform(0, 0.4, 50_000) / 86400
+    expected = np.argsort(np.round(days * 86400).astype(np.int64), kind="stable")
+    np.testing.assert_array_equal(chronological_order(days), expected)
+    assert chronological_order(np.empty(0)).size == 0
+    # A span too wide for the combined integer key falls back to the stable sort.
+    wide = np.array([1e9, -1e9, 5.0, 5.0, 0.0])
+    np.testing.assert_array_equal(chronological_order(wide), np.argsort(np.round(wide * 86400).astype(np.int64), kind="stable"))
+
+
+def test_event_log_spreads_chunk_values_and_keeps_single_events():
+    log = EventLog()
+    log.add("open", np.array([0.1, 0.2]), np.array([3, 4]), REF_POST, 7, np.array([1.5, 2.5]))
+    log.add("intervention", 0.3, np.array([5, 6, 8]), REF_NONE)  # one time for the whole chunk
+    log.add("answer", 0.4, 9, REF_MEMBER, -1)  # a single event
+    log.add("join", np.array([0.5]), np.array([10]), REF_MEMBER, np.array([3]))
+    log.add("message", np.empty(0), np.empty(0, dtype=np.int64))  # empty chunks are dropped
+    codes, ts, member, ref_kind, ref, amount = log.arrays()
+    np.testing.assert_array_equal(codes, [EVENT_CODE[e] for e in ["open"] * 2 + ["intervention"] * 3 + ["answer", "join"]])
+    np.testing.assert_allclose(ts, [0.1, 0.2, 0.3, 0.3, 0.3, 0.4, 0.5])
+    np.testing.assert_array_equal(member, [3, 4, 5, 6, 8, 9, 10])
+    np.testing.assert_array_equal(ref_kind, [REF_POST] * 2 + [REF_NONE] * 3 + [REF_MEMBER] * 2)
+    np.testing.assert_array_equal(ref, [7, 7, -1, -1, -1, -1, 3])
+    np.testing.assert_array_equal(np.isnan(amount), [False, False, True, True, True, True, True])
+    assert [array.dtype for array in (codes, ts, member, ref_kind, ref, amount)] == [np.int8, float, np.int64, np.int8, np.int64, float]
+    assert all(array.size == 0 for array in EventLog().arrays())
+
+
+def test_novelty_decays_as_exp_of_age_and_boosts_end_after_their_day(smoke):
+    members = Members(8, smoke.tiering.rules.active_window_days, smoke.tiering.rules.loyal_window_days)
+    rows = members.add(3, day=0, channel=np.full(3, CHANNEL_CODES["organic"], dtype=np.int8), params=smoke,
+                       rng=np.random.default_rng(0))
+    members.interest[rows] = 1.0
+    boost, days = smoke.members.novelty_boost, smoke.members.novelty_days
+    members.set_boost(rows[:1], 0.5, until_day=2)
+    for day in range(5):
+        novelty = 1 + boost * math.exp(-day / days)
+        expected = [novelty * (1.5 if day <= 2 else 1.0), novelty, novelty]
+        np.testing.assert_allclose(members.interest_multiplier(rows), expected, rtol=1e-12)
+        members.end_of_day(day, math.exp(-1 / days))
+
+
+def test_repeated_members_count_each_interaction(smoke):
+    model = GroupModel(smoke, np.random.SeedSequence(1))
+    model.seed_initial_members()
+    before = model.members.today_interactions[:3].copy()
+    model.record_interactions(np.array([0, 1, 1, 2, 2, 2]), repeated=True)
+    model.record_interactions(np.array([0, 2]))
+    np.testing.assert_array_equal(model.members.today_interactions[:3] - before, [2, 2, 4])
+
+
+def test_day_index_matches_timedelta_floor_division():
+    start = pd.Timestamp("2026-01-05", tz=schema.TZ)
+    ts = pd.Series(pd.to_datetime(["2026-01-04 23:59:59", "2026-01-05 00:00:00", "2026-01-07 12:00:00", None, "2026-03-01 00:00:01"]).tz_localize(schema.TZ))
+    reference = ((ts - start) // pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
+    np.testing.assert_array_equal(metrics._day_index(ts, start), reference)
+    np.testing.assert_array_equal(metrics._day_index(ts.astype("datetime64[s, Asia/Shanghai]"), start), reference)
+    naive = ts.dt.tz_localize(None)
+    np.testing.assert_array_equal(metrics._day_index(naive, start.tz_localize(None)), reference)
+
+
+def test_event_counts_and_activity_participation_match_plain_pandas(smoke, smoke_run):
+    tables = smoke_run.tables
+    start, end = window(smoke)
+    events = tables["events"]
+    wrapped = metrics.WindowEvents(events, start, end)
+    for kinds, (low, high) in [(["message"], (start, end)), (["leave", "removed"], (start, end)),
+                               (["open"], (start + pd.Timedelta(days=3), end - pd.Timedelta(days=2)))]:
+        plain = int((events["event"].isin(kinds) & (events["ts"] >= low) & (events["ts"] < high)).sum())
+        assert metrics._count_events(wrapped, kinds, low, high) == plain
+        assert metrics._count_events(events, kinds, low, high) == plain
+    joins = events[(events["event"] == "activity_join") & (events["ts"] >= start) & (events["ts"] < end)]
+    assert len(joins) > 0
+    grouped = (joins.assign(activity=joins["ref_id"].astype(str), member=joins["member_id"].astype(str))
+               .groupby("activity").agg(first_ts=("ts", "min"), participants=("member", "nunique")).reset_index())
+    table = metrics.activity_participation(tables, start, end)
+    assert table["activity"].tolist() == grouped["activity"].tolist()
+    assert table["participants"].tolist() == grouped["participants"].tolist()
+    assert table["first_ts"].tolist() == grouped["first_ts"].tolist()

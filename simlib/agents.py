@@ -33,8 +33,7 @@ class Members:
         self.count = 0
         self.present_total = 0
         self._present_rows: np.ndarray | None = None
-        self._pool: dict[str, np.ndarray] | None = None
-        self._pool_next = 0
+        self._drawn = 0  # rows whose random traits are drawn (see _draw_traits)
         self._lookup: dict[str, np.ndarray] | None = None
         self.capacity = max(16, capacity)
         self.channel = np.zeros(self.capacity, dtype=np.int8)
@@ -64,62 +63,52 @@ class Members:
             setattr(self, name, grown)
         self.capacity = new_capacity
 
-    def _trait_draws(self, count: int, params, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """The next ``count`` members' random traits, drawn ahead in blocks.
+    def _draw_traits(self, needed: int, params, rng: np.random.Generator) -> None:
+        """Draw the random traits of every row below ``needed`` that has none yet.
 
         Drawing a few hundred members' traits at once costs about what drawing one does, and a
-        group admits members one or two at a time, so the draws are made in blocks of at least
-        ``_BLOCK`` and handed out in order. The block is a fixed function of the traits stream,
-        so a seed still reproduces every member.
+        group admits members one or two at a time, so traits are drawn ahead in blocks of at
+        least ``_BLOCK`` rows, straight into the columns (rows at or beyond ``count`` are not
+        members yet). The parts that depend on the channel are applied in :meth:`add`. The
+        blocks are a fixed function of the traits stream, so a seed still reproduces every member.
         """
-        pool = self._pool
-        if pool is None or self._pool_next + count > len(pool["open_z"]):
-            size = max(count, self._BLOCK)
-            traits = params.members
-            sigma = traits.engagement_sigma
-            fresh = {
-                # Lognormal with mean 1 before the channel factor, so chat_rate_mean stays the mean rate.
-                "engagement": rng.lognormal(-sigma**2 / 2, sigma, size),
-                "open_z": rng.standard_normal(size),
-                "active_hour": rng.normal(traits.active_hour_mean, traits.active_hour_sd, size) % 24,
-                "price_sensitivity": rng.beta(traits.price_sensitivity.a, traits.price_sensitivity.b, size),
-                "ad_tolerance": rng.beta(traits.ad_tolerance.a, traits.ad_tolerance.b, size),
-                "bot_tolerance": rng.beta(traits.bot_tolerance.a, traits.bot_tolerance.b, size),
-                "share_propensity": rng.beta(traits.share_propensity.a, traits.share_propensity.b, size),
-                "overlap_draw": rng.random(size),
-            }
-            if pool is not None:  # keep the unused rest of the old block first
-                fresh = {name: np.concatenate([pool[name][self._pool_next:], values]) for name, values in fresh.items()}
-            self._pool, self._pool_next, pool = fresh, 0, fresh
-        start, self._pool_next = self._pool_next, self._pool_next + count
-        return {name: values[start:self._pool_next] for name, values in pool.items()}
+        if needed <= self._drawn:
+            return
+        size = max(needed - self._drawn, self._BLOCK)
+        if self._drawn + size > self.capacity:
+            self._grow(self._drawn + size)
+        block = slice(self._drawn, self._drawn + size)
+        self._drawn += size
+        traits, automation = params.members, params.automation
+        sigma = traits.engagement_sigma
+        # Lognormal with mean 1 before the channel factor, so chat_rate_mean stays the mean rate.
+        self.engagement[block] = rng.lognormal(-sigma**2 / 2, sigma, size)
+        self.open_z[block] = rng.standard_normal(size)
+        self.active_hour[block] = rng.normal(traits.active_hour_mean, traits.active_hour_sd, size) % 24
+        self.price_sensitivity[block] = rng.beta(traits.price_sensitivity.a, traits.price_sensitivity.b, size)
+        self.ad_tolerance[block] = rng.beta(traits.ad_tolerance.a, traits.ad_tolerance.b, size)
+        self.bot_tolerance[block] = rng.beta(traits.bot_tolerance.a, traits.bot_tolerance.b, size)
+        self.share_propensity[block] = rng.beta(traits.share_propensity.a, traits.share_propensity.b, size)
+        self.overlap[block] = rng.random(size) < params.cross_platform.platform_overlap
+        # The part of the daily exit hazard fixed at joining, before the channel's factor: base ×
+        # aversion to automation (members who dislike bots leave more when automation is high).
+        aversion = 1 + automation.aversion_increase * automation.level * (1 - self.bot_tolerance[block]) / (1 - traits.bot_tolerance.mean)
+        self.static_exit_hazard[block] = traits.base_exit_hazard * aversion
 
     def add(self, count: int, *, day: int, channel: np.ndarray, params, rng: np.random.Generator) -> np.ndarray:
         """Add ``count`` new members who join on ``day`` through ``channel`` (codes); return their indices."""
         if count <= 0:
             return np.empty(0, dtype=np.int64)
-        if self.count + count > self.capacity:
-            self._grow(self.count + count)
+        self._draw_traits(self.count + count, params, rng)
         rows = slice(self.count, self.count + count)
         indices = np.arange(self.count, self.count + count)
         self.count += count
-        draws = self._trait_draws(count, params, rng)
         lookup = self._channel_lookup(params)
-        self.engagement[rows] = lookup["engagement"][channel] * draws["engagement"]
-        self.open_z[rows] = draws["open_z"]
-        self.active_hour[rows] = draws["active_hour"]
+        self.engagement[rows] *= lookup["engagement"][channel]
         # minimum/maximum rather than np.clip: the same values, without np.clip's Python-level overhead.
-        self.price_sensitivity[rows] = np.minimum(np.maximum(draws["price_sensitivity"] + lookup["price_sensitivity_shift"][channel], 0.0), 1.0)
-        self.ad_tolerance[rows] = draws["ad_tolerance"]
-        self.bot_tolerance[rows] = draws["bot_tolerance"]
-        self.share_propensity[rows] = draws["share_propensity"]
+        self.price_sensitivity[rows] = np.minimum(np.maximum(self.price_sensitivity[rows] + lookup["price_sensitivity_shift"][channel], 0.0), 1.0)
         self.channel_exit_multiplier[rows] = lookup["exit_hazard_multiplier"][channel]
-        # The part of the daily exit hazard fixed at joining: base × channel × aversion to
-        # automation (members who dislike bots leave more when automation is high).
-        automation, traits = params.automation, params.members
-        aversion = 1 + automation.aversion_increase * automation.level * (1 - self.bot_tolerance[rows]) / (1 - traits.bot_tolerance.mean)
-        self.static_exit_hazard[rows] = traits.base_exit_hazard * self.channel_exit_multiplier[rows] * aversion
-        self.overlap[rows] = draws["overlap_draw"] < params.cross_platform.platform_overlap
+        self.static_exit_hazard[rows] *= self.channel_exit_multiplier[rows]
         self.channel[rows] = channel
         self.join_day[rows] = day
         self.member_since_day[rows] = day

@@ -174,6 +174,7 @@ class GroupModel:
         self.mean_price_room = 1 - params.members.price_sensitivity.mean
         self.mean_acceptance = float(np.mean([m.acceptance for m in modes.values()]))
         self.queue: deque[tuple[float, int, float]] = deque()  # (joined the queue, asker, asked)
+        self.in_service: dict[int, tuple[float, int, float]] = {}  # admin -> the question being answered
         self.question_posted = self.env.event()  # wakes idle admins when questions arrive
         self.complaints_due: dict[int, list[int]] = {}  # day -> members who complain that day (no admins)
         self.shift_start = time_to_minutes(params.monitoring.shift_start) / 1440
@@ -437,7 +438,7 @@ class GroupModel:
                         self.question_posted.succeed()
             yield self.env.timeout(max(0.0, day + 1 - self.env.now))
 
-    def admin(self):
+    def admin(self, admin: int):
         """One admin: serves the queue first come first served, only during the shift.
 
         A question asked off shift waits for the next shift start; a service begun before the
@@ -453,7 +454,7 @@ class GroupModel:
                 if self.question_posted.triggered:
                     self.question_posted = self.env.event()
                 yield self.question_posted
-            entry, asker, asked = self.queue.popleft()
+            entry, asker, asked = self.in_service[admin] = self.queue.popleft()
             start = self.next_on_shift(max(self.env.now, entry))
             minutes = rng.exponential(mean_minutes)
             done = start + minutes * MINUTE
@@ -466,6 +467,7 @@ class GroupModel:
             self.counters["admin_busy_minutes"] += minutes
             # Waiting for the question (or the shift) and answering it, as one event.
             yield self.env.timeout(done - self.env.now)
+            del self.in_service[admin]
             self.log.add("answer", self.env.now, asker, REF_MEMBER, -1)  # -1: answered by an admin
             self.question_rows.append((asked, asker, "admin", (self.env.now - asked) * 1440, (start - entry) * 1440))
 
@@ -779,8 +781,8 @@ class GroupModel:
         self.env.process(self.arrivals())
         self.env.process(self.publisher())
         self.env.process(self.questions())
-        for _ in range(p.monitoring.admins):
-            self.env.process(self.admin())
+        for admin in range(p.monitoring.admins):
+            self.env.process(self.admin(admin))
         self.env.process(self.activity_scheduler())
         if p.tiering.enabled:
             self.env.process(self.tier_interventions())
@@ -788,8 +790,9 @@ class GroupModel:
             self.env.process(self.risk_incidents(kind))
         self.env.process(self.daily_close())
         self.env.run(until=p.simulation.days)
-        # Questions still waiting for an admin when the horizon ends.
-        self.question_rows.extend((asked, asker, "unanswered", math.nan, math.nan) for _, asker, asked in self.queue)
+        # Questions still waiting, or still being answered, when the horizon ends.
+        unanswered = [*self.in_service.values(), *self.queue]
+        self.question_rows.extend((asked, asker, "unanswered", math.nan, math.nan) for _, asker, asked in unanswered)
         # Labour of answering questions, on top of the fixed admin hours.
         self.cost(p.simulation.days - 0.01, "admin_labour", self.counters["admin_busy_minutes"] / 60 * p.monitoring.admin_hourly_wage)
         return self.result()

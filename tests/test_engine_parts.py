@@ -9,7 +9,16 @@ import pytest
 
 from simlib import metrics, schema
 from simlib.agents import CHANNEL_CODES, Members
-from simlib.model import EVENT_CODE, REF_MEMBER, REF_NONE, REF_POST, EventLog, GroupModel, chronological_order, run_replication
+from simlib.model import (
+    EVENT_CODE,
+    REF_MEMBER,
+    REF_NONE,
+    REF_POST,
+    EventLog,
+    GroupModel,
+    chronological_order,
+    run_replication,
+)
 from simlib.params import load_scenario
 from simlib.runner import window
 
@@ -105,3 +114,12 @@ def test_event_counts_and_activity_participation_match_plain_pandas(smoke, smoke
     assert table["activity"].tolist() == grouped["activity"].tolist()
     assert table["participants"].tolist() == grouped["participants"].tolist()
     assert table["first_ts"].tolist() == grouped["first_ts"].tolist()
+
+
+def test_every_question_is_in_the_questions_table(smoke):
+    # Questions being answered when the horizon ends count as unanswered, not lost.
+    params = smoke.with_overrides({"monitoring.admins": 1, "monitoring.answer_minutes_mean": 240.0})
+    run = run_replication(params, 4, 0)
+    asked = int((run.tables["events"]["event"] == "question").sum())
+    assert len(run.questions) == asked
+    assert (run.questions["answered_by"] == "unanswered").sum() >= 1

@@ -19,7 +19,6 @@ random numbers that decide arrivals or questions, so scenario differences are pa
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -67,13 +66,13 @@ def logit_shift_for_mean(target: float, sigma: float) -> float:
 
 
 def add_counts(column: np.ndarray, rows: np.ndarray) -> None:
-    """``column[rows] += 1`` counting repeated rows each time (``np.add.at``, but a bincount
-    for long index arrays, where it is several times faster)."""
-    if rows.size > 64:
-        n = int(rows.max()) + 1
-        column[:n] += np.bincount(rows, minlength=n).astype(column.dtype)
-    else:
-        np.add.at(column, rows, 1)
+    """``column[rows] += 1`` counting repeated rows each time.
+
+    A bincount (its length is the largest row + 1) added to the column's head: the same as
+    ``np.add.at(column, rows, 1)``, and two to several times faster at every size.
+    """
+    counts = np.bincount(rows)
+    column[: counts.size] += counts.astype(column.dtype, copy=False)
 
 
 class EventLog:
@@ -268,25 +267,29 @@ class GroupModel:
     def arrivals(self):
         """Poisson arrivals of every channel, admitted one by one at their own times.
 
-        Each channel draws from its own random stream, so changing one channel's rate leaves
-        the others' arrivals as they were (common random numbers across scenarios).
+        Each channel draws its whole horizon (daily counts, then times within the days) from
+        its own random stream up front, so changing one channel's rate leaves the others'
+        arrivals as they were (common random numbers across scenarios).
         """
-        channels = []
+        days = self.params.simulation.days
+        times, channels = [], []
         for name in ("organic", "douyin", "xiaohongshu", "referral"):
-            spec = self.params.arrivals.channels[name]
-            daily_cost = spec.daily_reach * spec.click_rate * spec.cost_per_click if spec.cost_per_click > 0 else 0.0
-            channels.append((name, spec.joins_per_day, self.rng[f"arrivals_{name}"], daily_cost))
-        for day in range(self.params.simulation.days):
-            arrivals = []
-            for name, rate, rng, daily_cost in channels:
-                if daily_cost:
-                    self.cost(day + 0.5, "acquisition", daily_cost)
-                if rate > 0:
-                    arrivals.extend(zip((day + rng.random(rng.poisson(rate))).tolist(), itertools.repeat(name)))
-            for ts, name in sorted(arrivals):
-                yield self.env.timeout(max(0.0, ts - self.env.now))
-                self.admit(1, name, np.array([ts]))
-            yield self.env.timeout(max(0.0, day + 1 - self.env.now))
+            spec, code = self.params.arrivals.channels[name], CHANNEL_CODES[name]
+            if spec.cost_per_click > 0:
+                for day in range(days):
+                    self.cost(day + 0.5, "acquisition", spec.daily_reach * spec.click_rate * spec.cost_per_click)
+            if spec.joins_per_day > 0:
+                rng = self.rng[f"arrivals_{name}"]
+                counts = rng.poisson(spec.joins_per_day, days)
+                times.append(np.repeat(np.arange(days), counts) + rng.random(int(counts.sum())))
+                channels.append(np.full(int(counts.sum()), code))
+        if not times:
+            return
+        times, channels = np.concatenate(times), np.concatenate(channels)
+        order = np.argsort(times, kind="stable")
+        for ts, code in zip(times[order].tolist(), channels[order].tolist(), strict=True):
+            yield self.env.timeout(ts - self.env.now)
+            self.admit(1, CHANNELS[code], np.array([ts]))
 
     def post_schedule(self) -> list[tuple[float, str, str | None]]:
         """All posts of the horizon: (time, content type, monetization mode or None)."""
@@ -849,6 +852,7 @@ class GroupModel:
             "commercial": posts_array[:, 3].astype(bool),
         })
         cost_array = np.array(self.costs, dtype=float).reshape(-1, 3)
+        cost_array = cost_array[np.argsort(cost_array[:, 0], kind="stable")]  # acquisition costs are booked up front
         costs = pd.DataFrame({
             "ts": stamp(cost_array[:, 0]),
             "group_id": self.group_id,

@@ -21,7 +21,7 @@ _FLOAT_COLUMNS = (
 _INT_COLUMNS = ("join_day", "left_day", "boost_until", "messages_total", "last_interaction_day",
                 "today_interactions", "today_purchases", "purchases_total", "member_since_day",
                 "interactions_window", "purchases_window")
-_BOOL_COLUMNS = ("present", "overlap", "complaint_today", "subscriber")
+_BOOL_COLUMNS = ("present", "overlap", "subscriber")
 
 
 class Members:

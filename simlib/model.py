@@ -157,7 +157,7 @@ class GroupModel:
         self.post_weight_sums: list[float] = [0.0]
         self.window_first_post = 0  # index of the first post inside the commercial-share window
         self.costs: list[tuple[float, int, float]] = []
-        self.daily_rows: list[dict] = []
+        self.daily_rows: list[tuple] = []  # day, present, messages, commercial share, exits, members per tier
         self.activity_rows: list[dict] = []
         self.question_rows: list[tuple] = []  # (asked day, member, answered by, response and wait minutes)
         self.bot_questions: list[tuple[np.ndarray, np.ndarray]] = []  # (asked days, members) the bots settled
@@ -175,7 +175,7 @@ class GroupModel:
         self.queue: deque[tuple[float, int, float]] = deque()  # (joined the queue, asker, asked)
         self.in_service: dict[int, tuple[float, int, float]] = {}  # admin -> the question being answered
         self.question_posted = self.env.event()  # wakes idle admins when questions arrive
-        self.complaints_due: dict[int, list[int]] = {}  # day -> members who complain that day (no admins)
+        self.complaints_due: dict[int, list[int]] = {}  # day -> members who complain that day
         self.shift_start = time_to_minutes(params.monitoring.shift_start) / 1440
         self.shift_end = time_to_minutes(params.monitoring.shift_end) / 1440
         self._open_shift: dict[tuple[str, bool], float] = {}
@@ -365,7 +365,8 @@ class GroupModel:
             m.messages_total[responders] += 1
             m.interest[responders] += p.members.content_interest_gain
         share_multiplier = 1 + (p.content.share_multiplier_quality - 1) * quality
-        shared = rng.random(opened.size) < np.minimum(1.0, m.share_propensity[opened] * share_multiplier)
+        # A uniform draw in [0, 1) is below p exactly when it is below min(1, p): no clipping needed.
+        shared = rng.random(opened.size) < m.share_propensity[opened] * share_multiplier
         sharers = opened[shared]
         share_ts = ts + delays[shared] + rng.exponential(30 * MINUTE, sharers.size)
         self.log.add("share", share_ts, sharers, REF_POST, post_id)
@@ -422,18 +423,20 @@ class GroupModel:
                 self.record_interactions(askers, repeated=True)
                 to_bot = service.random(count) < p.automation.level
                 settled = to_bot & (service.random(count) < p.automation.bot_resolution_prob)
-                self.log.add("answer", asked[settled] + bot_minutes * MINUTE, askers[settled], REF_MEMBER, -2)  # -2: a bot
-                self.bot_questions.append((asked[settled], askers[settled]))
+                bot_asked, bot_askers = asked[settled], askers[settled]
+                self.log.add("answer", bot_asked + bot_minutes * MINUTE, bot_askers, REF_MEMBER, -2)  # -2: a bot
+                self.bot_questions.append((bot_asked, bot_askers))
                 # The rest reach the admins directly, or after the bot's answer did not settle it.
-                entered = asked[~settled] + np.where(to_bot[~settled], bot_minutes * MINUTE, 0.0)
+                unsettled = np.flatnonzero(~settled)
+                entered = asked[unsettled] + to_bot[unsettled] * (bot_minutes * MINUTE)
                 order = np.argsort(entered, kind="stable")
-                waiting = zip(entered[order].tolist(), askers[~settled][order].tolist(), asked[~settled][order].tolist(), strict=True)
+                unsettled, entered = unsettled[order], entered[order]
+                waiting = zip(entered.tolist(), askers[unsettled].tolist(), asked[unsettled].tolist(), strict=True)
                 if p.monitoring.admins == 0:
                     # Nobody answers: each asker complains once their patience runs out.
                     for entry, asker, asked_at in waiting:
                         if entry + patience < p.simulation.days:
-                            self.complaints_due.setdefault(math.floor(entry + patience), []).append(asker)
-                            self.log.add("complaint", entry + patience, asker)
+                            self.complain(asker, entry + patience)
                         self.question_rows.append((asked_at, asker, "nobody", math.nan, math.nan))
                 else:
                     self.queue.extend(waiting)
@@ -452,6 +455,8 @@ class GroupModel:
         p, rng = self.params, self.rng["service"]
         patience = p.members.question_patience_minutes * MINUTE
         mean_minutes = p.monitoring.answer_minutes_mean
+        days = p.simulation.days
+        answer_minutes: list[float] = []  # service times, drawn ahead in blocks
         while True:
             while not self.queue:
                 if self.question_posted.triggered:
@@ -459,17 +464,15 @@ class GroupModel:
                 yield self.question_posted
             entry, asker, asked = self.in_service[admin] = self.queue.popleft()
             start = self.next_on_shift(max(self.env.now, entry))
-            minutes = rng.exponential(mean_minutes)
-            done = start + minutes * MINUTE
-            if math.floor(done) != math.floor(self.env.now):
-                # The answer falls on a later day: wait for the start first, so that a
-                # complaint counts on the day it is made.
-                yield self.env.timeout(start - self.env.now)
-            if start > self.answer_deadline(entry, patience):
-                self.complain(asker, start)
-            self.counters["admin_busy_minutes"] += minutes
+            if not answer_minutes:
+                answer_minutes = rng.exponential(mean_minutes, 64).tolist()
+            minutes = answer_minutes.pop()
+            if start < days:
+                if start > self.answer_deadline(entry, patience):
+                    self.complain(asker, start)
+                self.counters["admin_busy_minutes"] += minutes
             # Waiting for the question (or the shift) and answering it, as one event.
-            yield self.env.timeout(done - self.env.now)
+            yield self.env.timeout(start + minutes * MINUTE - self.env.now)
             del self.in_service[admin]
             self.log.add("answer", self.env.now, asker, REF_MEMBER, -1)  # -1: answered by an admin
             self.question_rows.append((asked, asker, "admin", (self.env.now - asked) * 1440, (start - entry) * 1440))
@@ -489,8 +492,9 @@ class GroupModel:
         return self.next_on_shift(asked) + patience
 
     def complain(self, member: int, ts: float) -> None:
+        """A complaint at ``ts``: it raises the member's exit hazard at that day's close."""
         self.log.add("complaint", ts, member)
-        self.members.complaint_today[member] = True
+        self.complaints_due.setdefault(math.floor(ts), []).append(member)
 
     # ---- activities
 
@@ -691,10 +695,9 @@ class GroupModel:
         novelty_decay = math.exp(-1 / traits.novelty_days)
         automation = p.automation
         window = p.monetization.share_window_days
-        # Exit hazard multipliers looked up by tier code and by "complained today".
+        # Exit hazard multiplier looked up by tier code.
         silent_factor = np.ones(len(TIERS))
         silent_factor[tiering.SILENT] = traits.silent_exit_multiplier
-        complaint_factor = np.array([1.0, traits.complaint_exit_multiplier])
         for day in range(p.simulation.days):
             self.day = day
             yield self.env.timeout(max(0.0, day + 1 - 1e-6 - self.env.now))
@@ -742,8 +745,12 @@ class GroupModel:
                 self.commercial_share = self.planned_commercial_share
             # Exits: a member leaves today when an Exp(1) draw falls below their hazard
             # (probability 1 - exp(-hazard)).
-            m.complaint_today[self.complaints_due.pop(day, [])] = True
-            hazard = m.static_exit_hazard[rows] * silent_factor[m.tier[rows]] * complaint_factor[m.complaint_today[rows].view(np.int8)]
+            hazard = m.static_exit_hazard[rows] * silent_factor[m.tier[rows]]
+            complained = self.complaints_due.pop(day, None)
+            if complained:  # members who complained today, however often, if still in the group
+                complained = np.unique(complained)
+                complained = complained[m.present[complained]]
+                hazard[np.searchsorted(rows, complained)] *= traits.complaint_exit_multiplier
             hazard *= np.exp(traits.ad_exit_slope * np.maximum(0.0, self.commercial_share - m.ad_tolerance[rows]))
             leaving = rows[rng_exit.standard_exponential(rows.size) < hazard]
             self.remove(leaving, day + rng_exit.random(leaving.size), "leave")
@@ -768,13 +775,10 @@ class GroupModel:
             self.cost(day + 0.95, "automation_tools", automation.tool_cost_per_month * automation.level / 30)
             self.cost(day + 0.95, "risk_control", (p.risk.control_cost_per_month * p.risk.controls + p.risk.warning_cost_per_month * p.risk.warning_system) / 30)
             present_after = m.present_rows()
-            tier_counts = np.bincount(m.tier[present_after], minlength=len(TIERS))
-            self.daily_rows.append({"day": day, "present": int(present_after.size), "messages": int(talkers.size),
-                                    "commercial_share": self.commercial_share, "exits": int(leaving.size),
-                                    **{tier: int(tier_counts[i]) for i, tier in enumerate(TIERS)}})
+            tier_counts = np.bincount(m.tier[present_after], minlength=len(TIERS)).tolist()
+            self.daily_rows.append((day, present_after.size, talkers.size, self.commercial_share, leaving.size, *tier_counts))
             today_interactions[:] = 0
             today_purchases[:] = 0
-            m.complaint_today[:n] = False
 
     # ------------------------------------------------------------------ run and tables
 
@@ -809,39 +813,37 @@ class GroupModel:
             return start + pd.to_timedelta(np.round(np.asarray(days) * 86400), unit="s")
 
         member_ids = np.char.add("m", np.arange(n).astype(str))
+        codes, ts, member, ref_kind, ref, amount = self.log.arrays()
+        # Each member's join and exit times from the log (NaN, then NaT, for members still in).
+        join_ts, left_ts = np.zeros(n), np.full(n, np.nan)
+        joins = (codes == EVENT_CODE["join"]) & (member >= 0)
+        join_ts[member[joins]] = ts[joins]
+        gone = ((codes == EVENT_CODE["leave"]) | (codes == EVENT_CODE["removed"])) & (member >= 0)
+        left_ts[member[gone]] = ts[gone]
         members = pd.DataFrame({
             "member_id": member_ids,
             "group_id": self.group_id,
-            "join_ts": stamp(np.zeros(n)),
+            "join_ts": stamp(join_ts),
             "channel": pd.Categorical.from_codes(m.channel[:n], categories=CHANNELS),
-            "left_ts": pd.NaT,
+            "left_ts": stamp(left_ts),
+            **{trait: getattr(m, trait)[:n] for trait in ("engagement", "price_sensitivity", "ad_tolerance", "bot_tolerance", "share_propensity")},
+            "overlap": m.overlap[:n],
+            "revenue": m.revenue[:n],
+            "tier_final": pd.Categorical.from_codes(np.where(m.present[:n], m.tier[:n], -1), categories=TIERS),
         })
-        codes, ts, member, ref_kind, ref, amount = self.log.arrays()
-        events_join = (codes == EVENT_CODE["join"]) & (member >= 0)
-        join_ts = np.zeros(n)
-        join_ts[member[events_join]] = ts[events_join]
-        members["join_ts"] = stamp(join_ts)
-        gone = np.isin(codes, [EVENT_CODE["leave"], EVENT_CODE["removed"]]) & (member >= 0)
-        left_ts = np.full(n, np.nan)
-        left_ts[member[gone]] = ts[gone]
-        members["left_ts"] = pd.Series(stamp(np.nan_to_num(left_ts)), index=members.index).where(~np.isnan(left_ts))
-        for trait in ("engagement", "price_sensitivity", "ad_tolerance", "bot_tolerance", "share_propensity"):
-            members[trait] = getattr(m, trait)[:n]
-        members["overlap"] = m.overlap[:n]
-        members["revenue"] = m.revenue[:n]
-        members["tier_final"] = pd.Categorical.from_codes(np.where(m.present[:n], m.tier[:n], -1), categories=TIERS)
 
-        order = chronological_order(ts)
-        codes, ts, member, ref_kind, ref, amount = (a[order] for a in (codes, ts, member, ref_kind, ref, amount))
-        ref_text = self.ref_ids(ref_kind, ref)
+        # The log in time order, stamped to whole seconds.
+        seconds = np.round(ts * 86400).astype(np.int64)
+        order = chronological_order(seconds)
+        ref_codes, ref_labels = self.ref_ids(ref_kind, ref)
         events = pd.DataFrame({
-            "ts": stamp(ts),
+            "ts": start + pd.to_timedelta(seconds[order], unit="s"),
             "group_id": self.group_id,
             # Categorical ids: the same strings as members.member_id, without building 100k strings.
-            "member_id": pd.Categorical.from_codes(member, categories=member_ids),
-            "event": pd.Categorical.from_codes(codes, categories=EVENT_TYPES),
-            "ref_id": ref_text,
-            "amount": amount,
+            "member_id": pd.Categorical.from_codes(member[order], categories=member_ids),
+            "event": pd.Categorical.from_codes(codes[order], categories=EVENT_TYPES),
+            "ref_id": pd.Categorical.from_codes(ref_codes[order], categories=ref_labels),
+            "amount": amount[order],
         })
         posts_array = np.array(self.posts, dtype=float).reshape(-1, 4)
         posts = pd.DataFrame({
@@ -859,7 +861,7 @@ class GroupModel:
             "category": pd.Categorical.from_codes(cost_array[:, 1].astype(int), categories=COST_CATEGORIES),
             "amount": cost_array[:, 2],
         })
-        daily = pd.DataFrame(self.daily_rows)
+        daily = pd.DataFrame(self.daily_rows, columns=["day", "present", "messages", "commercial_share", "exits", *TIERS])
         activities = pd.DataFrame(self.activity_rows, columns=[
             "activity_id", "type", "start_day", "reached", "participants", "completed", "cost", "revenue",
             "invites", "referral_joins", "newcomer_participants"])
@@ -879,8 +881,9 @@ class GroupModel:
 
 
     @staticmethod
-    def ref_ids(ref_kind: np.ndarray, ref: np.ndarray) -> pd.Categorical:
-        """ref_id strings ("p12", "a3", "m45", "admin", "bot", tier names) as a categorical."""
+    def ref_ids(ref_kind: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """ref_id strings ("p12", "a3", "m45", "admin", "bot", tier names) as categorical codes
+        (-1 for none) and their sorted labels."""
         # Dense keys: each kind gets a block of integers (refs start at -2: bot, -1: admin/none),
         # so the distinct keys are found with a bincount instead of sorting the whole log.
         kinds = len(REF_PREFIX) + 1
@@ -905,16 +908,15 @@ class GroupModel:
         position = {label: i for i, label in enumerate(categories)}
         lookup = np.full(int(spans.sum()), -1, dtype=np.int64)
         lookup[used] = [position[label] if label is not None else -1 for label in labels]
-        return pd.Categorical.from_codes(lookup[key], categories=categories)
+        return lookup[key], categories
 
 
-def chronological_order(days: np.ndarray) -> np.ndarray:
-    """Positions that sort the log by its time stamps (whole seconds), ties in log order.
+def chronological_order(seconds: np.ndarray) -> np.ndarray:
+    """Positions that sort the log by its time stamps (integer seconds), ties in log order.
 
-    The same order as a stable sort of the stamped times; done as an ordinary sort of one
-    integer key (second × n + position), which is about twice as fast as a stable sort.
+    The same order as a stable argsort, done as an ordinary sort of one integer key
+    (second × n + position), which is about twice as fast.
     """
-    seconds = np.round(days * 86400).astype(np.int64)
     n = seconds.size
     if n == 0:
         return np.empty(0, dtype=np.int64)

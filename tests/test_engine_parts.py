@@ -33,16 +33,16 @@ def smoke_run(smoke):
     return run_replication(smoke, 21, 0)
 
 
-def test_chronological_order_is_a_stable_sort_of_whole_seconds():
+def test_chronological_order_is_a_stable_sort_of_the_seconds():
     rng = np.random.default_rng(3)
     # Many events share a second (ties must keep log order), some lie before day 0.
     days = np.round(rng.uniform(-30, 60, 50_000) * 86400 / 7) * 7 / 86400 + rng.uniform(0, 0.4, 50_000) / 86400
-    expected = np.argsort(np.round(days * 86400).astype(np.int64), kind="stable")
-    np.testing.assert_array_equal(chronological_order(days), expected)
-    assert chronological_order(np.empty(0)).size == 0
+    seconds = np.round(days * 86400).astype(np.int64)
+    np.testing.assert_array_equal(chronological_order(seconds), np.argsort(seconds, kind="stable"))
+    assert chronological_order(np.empty(0, dtype=np.int64)).size == 0
     # A span too wide for the combined integer key falls back to the stable sort.
-    wide = np.array([1e9, -1e9, 5.0, 5.0, 0.0])
-    np.testing.assert_array_equal(chronological_order(wide), np.argsort(np.round(wide * 86400).astype(np.int64), kind="stable"))
+    wide = np.array([10**17, -(10**17), 5, 5, 0], dtype=np.int64)
+    np.testing.assert_array_equal(chronological_order(wide), np.argsort(wide, kind="stable"))
 
 
 def test_event_log_spreads_chunk_values_and_keeps_single_events():
@@ -124,3 +124,22 @@ def test_every_question_is_in_the_questions_table(smoke):
     asked = int((run.tables["events"]["event"] == "question").sum())
     assert len(run.questions) == asked
     assert (run.questions["answered_by"] == "unanswered").sum() >= 2
+
+
+def test_a_complaint_raises_the_exit_hazard_on_its_own_day(smoke):
+    # No admins and no bots: every question ends in a complaint once patience runs out. With
+    # a complaint multiplier that makes the hazard ~100 every complainer leaves at that day's
+    # close; with a tiny base hazard (~0.3 exits expected in all) almost nobody else does.
+    params = smoke.with_overrides({"monitoring.admins": 0, "members.complaint_exit_multiplier": 1e7,
+                                   "members.base_exit_hazard": 1e-5, "automation.level": 0.0})
+    run = run_replication(params, 2, 0)
+    events = run.tables["events"]
+    start = pd.Timestamp(params.simulation.start_date, tz=schema.TZ)
+    day = ((events["ts"] - start) // pd.Timedelta(days=1)).astype(int)
+    complaints = events[events["event"] == "complaint"].assign(day=day)
+    exits = events[events["event"].isin(["leave", "removed"])].assign(day=day)
+    assert len(complaints) >= 5
+    first_complaint = complaints.groupby(complaints["member_id"].astype(str))["day"].min()
+    exit_day = exits.groupby(exits["member_id"].astype(str))["day"].min()
+    assert (exit_day.reindex(first_complaint.index) == first_complaint).all()
+    assert len(set(exit_day.index) - set(first_complaint.index)) <= 3

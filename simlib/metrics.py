@@ -91,9 +91,12 @@ class WindowEvents:
             codes, self.categories = pd.factorize(kinds)
         self.codes = codes[self.inside]
 
+    def is_kind(self, kinds) -> np.ndarray:
+        """For each event of the window, whether it is one of ``kinds``."""
+        return np.isin(self.codes, np.flatnonzero(self.categories.isin(list(kinds))))
+
     def of(self, kinds, start, end, columns=None) -> pd.DataFrame:
-        wanted = np.flatnonzero(self.categories.isin(list(kinds)))
-        positions = self.inside[np.isin(self.codes, wanted)]
+        positions = self.inside[self.is_kind(kinds)]
         if columns is None:
             rows = self.frame.iloc[positions]
         else:  # copy only the columns the metric reads (the log has ~200k rows a year)
@@ -117,7 +120,7 @@ def _count_events(events: pd.DataFrame | WindowEvents, kinds, start, end) -> int
     """How many events of the given kinds fall inside [start, end)."""
     if isinstance(events, WindowEvents) and (start, end) == (events.start, events.end):
         # The window's events are already split by kind: count codes, copy nothing.
-        return int(np.count_nonzero(np.isin(events.codes, np.flatnonzero(events.categories.isin(list(kinds))))))
+        return int(np.count_nonzero(events.is_kind(kinds)))
     return len(_events_in(events, kinds, start, end, columns=[]))
 
 

@@ -65,14 +65,15 @@ def logit_shift_for_mean(target: float, sigma: float) -> float:
     return float(optimize.brentq(excess, -30.0, 30.0, xtol=1e-12))
 
 
-def add_counts(column: np.ndarray, rows: np.ndarray) -> None:
-    """``column[rows] += 1`` counting repeated rows each time.
+def add_counts(rows: np.ndarray, *columns: np.ndarray) -> None:
+    """``column[rows] += 1`` for each column, counting repeated rows each time.
 
-    A bincount (its length is the largest row + 1) added to the column's head: the same as
+    One bincount (its length is the largest row + 1) added to each column's head: the same as
     ``np.add.at(column, rows, 1)``, and two to several times faster at every size.
     """
     counts = np.bincount(rows)
-    column[: counts.size] += counts.astype(column.dtype, copy=False)
+    for column in columns:
+        column[: counts.size] += counts.astype(column.dtype, copy=False)
 
 
 class EventLog:
@@ -188,14 +189,17 @@ class GroupModel:
         if amount > 0:
             self.costs.append((ts, COST_CODE[category], float(amount)))
 
-    def record_interactions(self, rows: np.ndarray, repeated: bool = False) -> None:
-        """Count one interaction today for each of ``rows``; ``repeated`` when a member may
-        appear more than once (a plain fancy-indexed += would count them once)."""
+    def record_interactions(self, rows: np.ndarray, repeated: bool = False, messages: bool = False) -> None:
+        """Count one interaction today for each of ``rows`` (and one message in the members'
+        totals when ``messages``); ``repeated`` when a member may appear more than once (a
+        plain fancy-indexed += would count them once)."""
         m = self.members
+        columns = (m.today_interactions, m.messages_total) if messages else (m.today_interactions,)
         if repeated:
-            add_counts(m.today_interactions, rows)
+            add_counts(rows, *columns)
         else:
-            m.today_interactions[rows] += 1
+            for column in columns:
+                column[rows] += 1
         m.last_interaction_day[rows] = self.day
 
     def purchase(self, ts: np.ndarray, rows: np.ndarray, amounts: np.ndarray, ref_kind: int, ref: int | np.ndarray) -> None:
@@ -361,8 +365,7 @@ class GroupModel:
             interacted = rng.random(opened.size) < spec.interaction_rate / spec.open_rate
             responders = opened[interacted]
             self.log.add("message", ts + delays[interacted] + rng.exponential(10 * MINUTE, responders.size), responders, REF_POST, post_id)
-            self.record_interactions(responders)
-            m.messages_total[responders] += 1
+            self.record_interactions(responders, messages=True)
             m.interest[responders] += p.members.content_interest_gain
         share_multiplier = 1 + (p.content.share_multiplier_quality - 1) * quality
         # A uniform draw in [0, 1) is below p exactly when it is below min(1, p): no clipping needed.
@@ -544,8 +547,7 @@ class GroupModel:
             yield self.env.timeout(1.0)
             streak = streak[m.present[streak] & (rng.random(streak.size) < spec.continue_prob)]
             self.log.add("message", self.env.now + rng.random(streak.size) * 0.4, streak, REF_ACTIVITY, activity_id)
-            self.record_interactions(streak)
-            m.messages_total[streak] += 1
+            self.record_interactions(streak, messages=True)
         self.log.add("activity_done", self.env.now + 0.5, streak, REF_ACTIVITY, activity_id)
         record["completed"] = int(streak.size)
         self._finish_activity(record, streak, spec, spec.purchase_prob, spec.order_value)
@@ -639,8 +641,7 @@ class GroupModel:
                 recalled = silent[rng.random(silent.size) < p.silent.recall_prob]
                 m.interest[recalled] = np.maximum(m.interest[recalled], p.silent.interest_reset)
                 self.log.add("message", self.env.now + rng.random(recalled.size) * 0.4, recalled, REF_TIER, tiering.SILENT)
-                self.record_interactions(recalled)
-                m.messages_total[recalled] += 1
+                self.record_interactions(recalled, messages=True)
 
     # ---- risk
 
@@ -712,8 +713,7 @@ class GroupModel:
             talkers = rows[np.searchsorted(cumulative_rate[:-1], rng_chat.random(messages) * total_rate, side="right")]
             hours = (m.active_hour[talkers] + rng_chat.normal(0, 2.0, messages)) % 24
             self.log.add("message", day + hours / 24, talkers, REF_NONE)
-            add_counts(m.messages_total, talkers)
-            self.record_interactions(talkers, repeated=True)
+            self.record_interactions(talkers, repeated=True, messages=True)
             # A fancy-indexed += adds once per distinct member: each member who spoke today.
             m.interest[talkers] += traits.content_interest_gain * 0.5
             # Rolling windows and tiers, on the column slices of every member ever joined (a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simlib import kernels
 from simlib.schema import CHANNELS
 
 CHANNEL_CODES = {name: code for code, name in enumerate(CHANNELS)}
@@ -148,11 +149,12 @@ class Members:
         self.boost_factor[rows] = 1 + boost
         self.boost_until[rows] = until_day
 
-    def end_of_day(self, day: int, novelty_decay: float) -> None:
-        """Newcomers' novelty fades by a day; boosts that ran until ``day`` end."""
-        n = self.count
-        self.novelty[:n] *= novelty_decay
-        np.putmask(self.boost_factor[:n], self.boost_until[:n] <= day, 1.0)
+    def end_of_day(self, day: int, novelty_decay: float, interest_floor: float, interest_drift: float) -> None:
+        """The night after ``day``: interest relaxes toward its floor (by the factor
+        ``interest_drift``), newcomers' novelty fades, boosts that ran until ``day`` end, and
+        today's interaction and purchase counts start again from zero."""
+        kernels.overnight(day, self.count, self.interest, interest_floor, interest_drift, self.novelty, novelty_decay,
+                          self.boost_factor, self.boost_until, self.today_interactions, self.today_purchases)
 
     def interest_multiplier(self, rows: np.ndarray) -> np.ndarray:
         """Interest × novelty × temporary boost of the given members today."""

@@ -28,7 +28,7 @@ import pandas as pd
 import simpy
 from scipy import optimize, special
 
-from simlib import tiering
+from simlib import kernels, tiering
 from simlib.agents import CHANNEL_CODES, Members
 from simlib.params import MODE_NAMES, WEEKDAYS, Params, time_to_minutes
 from simlib.schema import CHANNELS, CONTENT_TYPES, COST_CATEGORIES, EVENT_TYPES, TIERS, TZ
@@ -44,6 +44,7 @@ COST_CODE = {name: code for code, name in enumerate(COST_CATEGORIES)}
 REF_NONE, REF_POST, REF_ACTIVITY, REF_MEMBER, REF_INCIDENT, REF_TIER = range(6)
 REF_PREFIX = {REF_POST: "p", REF_ACTIVITY: "a", REF_MEMBER: "m", REF_INCIDENT: "r", REF_TIER: "t"}
 MINUTE = 1 / 1440
+NOBODY = np.empty(0, dtype=np.int64)  # an empty set of member rows
 _GAUSS_HERMITE = np.polynomial.hermite_e.hermegauss(40)
 
 
@@ -63,17 +64,6 @@ def logit_shift_for_mean(target: float, sigma: float) -> float:
         return float(np.sum(weights * special.expit(shift + sigma * nodes))) - target
 
     return float(optimize.brentq(excess, -30.0, 30.0, xtol=1e-12))
-
-
-def add_counts(rows: np.ndarray, *columns: np.ndarray) -> None:
-    """``column[rows] += 1`` for each column, counting repeated rows each time.
-
-    One bincount (its length is the largest row + 1) added to each column's head: the same as
-    ``np.add.at(column, rows, 1)``, and two to several times faster at every size.
-    """
-    counts = np.bincount(rows)
-    for column in columns:
-        column[: counts.size] += counts.astype(column.dtype, copy=False)
 
 
 class EventLog:
@@ -189,18 +179,13 @@ class GroupModel:
         if amount > 0:
             self.costs.append((ts, COST_CODE[category], float(amount)))
 
-    def record_interactions(self, rows: np.ndarray, repeated: bool = False, messages: bool = False) -> None:
-        """Count one interaction today for each of ``rows`` (and one message in the members'
-        totals when ``messages``); ``repeated`` when a member may appear more than once (a
-        plain fancy-indexed += would count them once)."""
+    def record_interactions(self, rows: np.ndarray, messages: bool = False, interest_gain: float = 0.0) -> None:
+        """Count one interaction today for each entry of ``rows`` (a member listed twice counts
+        twice), and one message in the members' totals when ``messages``; raise each distinct
+        member's interest by ``interest_gain``."""
         m = self.members
-        columns = (m.today_interactions, m.messages_total) if messages else (m.today_interactions,)
-        if repeated:
-            add_counts(rows, *columns)
-        else:
-            for column in columns:
-                column[rows] += 1
-        m.last_interaction_day[rows] = self.day
+        kernels.record_interactions(rows, self.day, m.today_interactions, m.last_interaction_day, m.messages_total, messages,
+                                    m.interest, interest_gain)
 
     def purchase(self, ts: np.ndarray, rows: np.ndarray, amounts: np.ndarray, ref_kind: int, ref: int | np.ndarray) -> None:
         """Purchases by distinct members ``rows`` (each buys once in one campaign, sale or renewal)."""
@@ -325,7 +310,12 @@ class GroupModel:
             yield self.env.timeout(max(0.0, ts - self.env.now))
             self.publish(post_id, ts, content_type, mode)
 
-    def open_probabilities(self, rows: np.ndarray, content_type: str, ts: float) -> np.ndarray:
+    def opened_mask(self, rows: np.ndarray, content_type: str, ts: float, uniform_draws: np.ndarray) -> np.ndarray:
+        """Which of ``rows`` open the post of ``content_type`` published at ``ts``.
+
+        Members differ in how readily they open (a logit-normal propensity, shifted so the
+        population's mean is the article's open rate for the type, lower off its best slot);
+        interest raises the odds, and automation's reach accuracy scales the probability."""
         p = self.params
         weekday = (self.start_weekday + int(ts)) % 7
         minute = int(round((ts % 1) * 1440))
@@ -340,11 +330,11 @@ class GroupModel:
         key = (content_type, target)
         if key not in self._open_shift:
             self._open_shift[key] = logit_shift_for_mean(target, p.members.open_logit_sigma)
-        logit = self._open_shift[key] + p.members.open_logit_sigma * self.members.open_z[rows]
-        logit += p.content.interest_multiplier_power * np.log(np.maximum(self.members.interest_multiplier(rows), 1e-6))
         level = p.automation.level
         reach = p.automation.reach_accuracy_manual + level * (p.automation.reach_accuracy_automated - p.automation.reach_accuracy_manual)
-        return reach * special.expit(logit)
+        m = self.members
+        return kernels.opened_mask(rows, uniform_draws, self._open_shift[key], p.members.open_logit_sigma, m.open_z,
+                                   p.content.interest_multiplier_power, m.interest, m.novelty, m.boost_factor, reach)
 
     def publish(self, post_id: int, ts: float, content_type: str, mode: str | None) -> None:
         p, m, rng = self.params, self.members, self.rng["posts"]
@@ -355,7 +345,7 @@ class GroupModel:
         rows = m.present_rows()
         if rows.size == 0:
             return
-        opened = rows[rng.random(rows.size) < self.open_probabilities(rows, content_type, ts)]
+        opened = rows[self.opened_mask(rows, content_type, ts, rng.random(rows.size))]
         delays = rng.exponential(p.content.open_delay_minutes * MINUTE, opened.size)
         quality = p.content.quality
         dwell_mean = p.content.dwell_minutes.ordinary + quality * (p.content.dwell_minutes.quality - p.content.dwell_minutes.ordinary)
@@ -365,8 +355,7 @@ class GroupModel:
             interacted = rng.random(opened.size) < spec.interaction_rate / spec.open_rate
             responders = opened[interacted]
             self.log.add("message", ts + delays[interacted] + rng.exponential(10 * MINUTE, responders.size), responders, REF_POST, post_id)
-            self.record_interactions(responders, messages=True)
-            m.interest[responders] += p.members.content_interest_gain
+            self.record_interactions(responders, messages=True, interest_gain=p.members.content_interest_gain)
         share_multiplier = 1 + (p.content.share_multiplier_quality - 1) * quality
         # A uniform draw in [0, 1) is below p exactly when it is below min(1, p): no clipping needed.
         shared = rng.random(opened.size) < m.share_propensity[opened] * share_multiplier
@@ -423,7 +412,7 @@ class GroupModel:
                 askers = rows[(rng.random(count) * rows.size).astype(np.int64)]  # uniform over present members
                 asked = day + ((self.members.active_hour[askers] + rng.normal(0, 2.0, count)) % 24) / 24
                 self.log.add("question", asked, askers)
-                self.record_interactions(askers, repeated=True)
+                self.record_interactions(askers)
                 to_bot = service.random(count) < p.automation.level
                 settled = to_bot & (service.random(count) < p.automation.bot_resolution_prob)
                 bot_asked, bot_askers = asked[settled], askers[settled]
@@ -699,6 +688,7 @@ class GroupModel:
         # Exit hazard multiplier looked up by tier code.
         silent_factor = np.ones(len(TIERS))
         silent_factor[tiering.SILENT] = traits.silent_exit_multiplier
+        thresholds = tiering.rule_thresholds(rules)
         for day in range(p.simulation.days):
             self.day = day
             yield self.env.timeout(max(0.0, day + 1 - 1e-6 - self.env.now))
@@ -707,31 +697,18 @@ class GroupModel:
             # Independent Poisson counts per member are drawn as one Poisson total whose messages
             # go to members in proportion to their rates (the same joint distribution, and one
             # draw per message instead of one per member).
-            cumulative_rate = np.cumsum(traits.chat_rate_mean * m.engagement[rows] * m.interest_multiplier(rows))
+            cumulative_rate = kernels.cumulative_chat_rates(rows, traits.chat_rate_mean, m.engagement, m.interest, m.novelty, m.boost_factor)
             total_rate = float(cumulative_rate[-1]) if rows.size else 0.0
             messages = rng_chat.poisson(total_rate)
-            talkers = rows[np.searchsorted(cumulative_rate[:-1], rng_chat.random(messages) * total_rate, side="right")]
+            talkers = rows[cumulative_rate[:-1].searchsorted(rng_chat.random(messages) * total_rate, side="right")]
             hours = (m.active_hour[talkers] + rng_chat.normal(0, 2.0, messages)) % 24
             self.log.add("message", day + hours / 24, talkers, REF_NONE)
-            self.record_interactions(talkers, repeated=True, messages=True)
-            # A fancy-indexed += adds once per distinct member: each member who spoke today.
-            m.interest[talkers] += traits.content_interest_gain * 0.5
-            # Rolling windows and tiers, on the column slices of every member ever joined (a
-            # slice is a view: no gathering of the present rows). Absent members' values change
-            # too but are never read again.
-            n = m.count
-            today_interactions, today_purchases = m.today_interactions[:n], m.today_purchases[:n]
-            # Running sums over the windows: add today, drop the day that falls out.
-            ring_a = m.interaction_ring[day % rules.active_window_days, :n]
-            ring_l = m.purchase_ring[day % rules.loyal_window_days, :n]
-            m.interactions_window[:n] += today_interactions - ring_a
-            m.purchases_window[:n] += today_purchases - ring_l
-            ring_a[:] = today_interactions
-            ring_l[:] = today_purchases
-            m.tier[:n] = tiering.classify(
-                day - m.join_day[:n], m.messages_total[:n], m.interactions_window[:n],
-                m.purchases_window[:n], day - m.last_interaction_day[:n], rules,
-            )
+            self.record_interactions(talkers, messages=True, interest_gain=traits.content_interest_gain * 0.5)
+            # Rolling windows and tiers of every member ever joined.
+            kernels.update_windows_and_tiers(
+                day, m.count, m.today_interactions, m.today_purchases, m.interaction_ring[day % rules.active_window_days],
+                m.purchase_ring[day % rules.loyal_window_days], m.interactions_window, m.purchases_window, m.tier,
+                m.join_day, m.messages_total, m.last_interaction_day, thresholds)
             # Commercial share over the recent window, weighted by how much each mode annoys.
             # Before a full window has passed, members judge by the plan's steady share (the
             # group ran the same calendar before the simulation started).
@@ -743,32 +720,25 @@ class GroupModel:
                 self.commercial_share = (weight_sums[-1] - weight_sums[self.window_first_post]) / recent if recent else 0.0
             else:
                 self.commercial_share = self.planned_commercial_share
-            # Exits: a member leaves today when an Exp(1) draw falls below their hazard
-            # (probability 1 - exp(-hazard)).
-            hazard = m.static_exit_hazard[rows] * silent_factor[m.tier[rows]]
+            # Exits: a member leaves today when an Exp(1) draw falls below their hazard.
+            exponential_draws = rng_exit.standard_exponential(rows.size)
             complained = self.complaints_due.pop(day, None)
             if complained:  # members who complained today, however often, if still in the group
                 complained = np.unique(complained)
                 complained = complained[m.present[complained]]
-                hazard[np.searchsorted(rows, complained)] *= traits.complaint_exit_multiplier
-            hazard *= np.exp(traits.ad_exit_slope * np.maximum(0.0, self.commercial_share - m.ad_tolerance[rows]))
-            leaving = rows[rng_exit.standard_exponential(rows.size) < hazard]
+            else:
+                complained = NOBODY
+            leaving = kernels.leavers(rows, exponential_draws, m.static_exit_hazard, m.tier, silent_factor, complained,
+                                      traits.complaint_exit_multiplier, traits.ad_exit_slope, self.commercial_share, m.ad_tolerance)
             self.remove(leaving, day + rng_exit.random(leaving.size), "leave")
             # Membership renewals every 30 days of a subscription (leavers are no longer subscribers).
-            subscribers = np.flatnonzero(m.subscriber[:n])
-            subscribers = subscribers[(day - m.member_since_day[subscribers]) % 30 == 29]
+            subscribers = kernels.renewals_due(day, m.count, m.subscriber, m.member_since_day)
             if subscribers.size:
                 renewed = rng_exit.random(subscribers.size) < 0.85
                 renew = subscribers[renewed]
                 fee = p.monetization.modes["membership"].order_value
                 self.purchase(day + 0.9 * np.ones(renew.size), renew, np.full(renew.size, fee), REF_NONE, None)
                 m.subscriber[subscribers[~renewed]] = False
-            # Interest relaxes toward the floor.
-            interest = m.interest[:n]
-            interest -= traits.interest_floor
-            interest *= drift
-            interest += traits.interest_floor
-            m.end_of_day(day, novelty_decay)
             # Daily costs: admin labour (fixed hours, partly automated), tools, risk control.
             labour_hours = p.monitoring.admins * p.monitoring.admin_hours_per_day * (1 - automation.labour_cost_reduction * automation.level)
             self.cost(day + 0.95, "admin_labour", labour_hours * p.monitoring.admin_hourly_wage)
@@ -777,8 +747,8 @@ class GroupModel:
             present_after = m.present_rows()
             tier_counts = np.bincount(m.tier[present_after], minlength=len(TIERS)).tolist()
             self.daily_rows.append((day, present_after.size, talkers.size, self.commercial_share, leaving.size, *tier_counts))
-            today_interactions[:] = 0
-            today_purchases[:] = 0
+            # The night: interest relaxes toward its floor, novelty fades, boosts end, counts reset.
+            m.end_of_day(day, novelty_decay, traits.interest_floor, drift)
 
     # ------------------------------------------------------------------ run and tables
 

@@ -1,14 +1,16 @@
 """Member tiers from behaviour — one set of rules for simulated and real data.
 
 The article's table 1 defines four tiers; a member who fits none of them is ``regular``.
-Rules are checked in priority order: loyal, active, potential, silent, regular. The
-simulation calls :func:`classify` on its member arrays every day; the notebooks call
-:func:`tier_panel` on a loaded event log. Both use the same function, so a tier means the
-same thing in a simulated and in a real group.
+Rules are checked in priority order: loyal, active, potential, silent, regular, by one
+function, :func:`tier_code`. The simulation applies it to every member in its daily close
+(:mod:`simlib.kernels`); the notebooks call :func:`tier_panel` on a loaded event log, which
+applies it through :func:`classify`. So a tier means the same thing in a simulated and in a
+real group.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,42 @@ POTENTIAL, ACTIVE, LOYAL, SILENT, REGULAR = (TIERS.index(name) for name in ("pot
 # Events that count as an interaction for the active and silent rules (opens do not: a member
 # who only reads is silent to the operator, and a chat export cannot see reads anyway).
 INTERACTION_EVENTS = ("message", "share", "invite", "activity_join", "activity_done", "question")
+
+
+def rule_thresholds(rules) -> tuple[int, int, int, int, int]:
+    """The thresholds of :func:`tier_code` from a :class:`simlib.params.TierRules`."""
+    return (int(rules.potential_max_days), int(rules.potential_max_messages), int(rules.active_min_interactions),
+            int(rules.loyal_min_purchases), int(rules.silent_min_days))
+
+
+@numba.njit(cache=True)
+def tier_code(days_since_join, messages_total, interactions_in_window, purchases_in_window, days_since_interaction,
+              thresholds) -> int:
+    """One member's tier code (index into ``schema.TIERS``): the article's rules in priority order.
+
+    ``thresholds`` is :func:`rule_thresholds`. Compiled, so that the engine's daily close (see
+    :mod:`simlib.kernels`) applies this very function to each member inside its loop.
+    """
+    potential_max_days, potential_max_messages, active_min_interactions, loyal_min_purchases, silent_min_days = thresholds
+    if purchases_in_window >= loyal_min_purchases:
+        return LOYAL
+    if interactions_in_window >= active_min_interactions:
+        return ACTIVE
+    if days_since_join < potential_max_days and messages_total <= potential_max_messages:
+        return POTENTIAL
+    if days_since_interaction >= silent_min_days:
+        return SILENT
+    return REGULAR
+
+
+@numba.njit(cache=True)
+def _classify_arrays(days_since_join, messages_total, interactions_in_window, purchases_in_window,
+                     days_since_interaction, thresholds):
+    tiers = np.empty(days_since_join.size, dtype=np.int8)
+    for i in range(days_since_join.size):
+        tiers[i] = tier_code(days_since_join[i], messages_total[i], interactions_in_window[i], purchases_in_window[i],
+                             days_since_interaction[i], thresholds)
+    return tiers
 
 
 def classify(
@@ -35,19 +73,13 @@ def classify(
     ``interactions_in_window`` counts the last ``rules.active_window_days`` days including
     today, ``purchases_in_window`` the last ``rules.loyal_window_days``.
     ``days_since_interaction`` is measured from the last interaction, or from joining for a
-    member who never interacted.
+    member who never interacted. Each member goes through :func:`tier_code`.
     """
-    tiers = np.full(len(days_since_join), REGULAR, dtype=np.int8)
-    silent = days_since_interaction >= rules.silent_min_days
-    potential = (days_since_join < rules.potential_max_days) & (messages_total <= rules.potential_max_messages)
-    active = interactions_in_window >= rules.active_min_interactions
-    loyal = purchases_in_window >= rules.loyal_min_purchases
-    # Assign from lowest to highest priority so that higher-priority rules overwrite.
-    tiers[silent] = SILENT
-    tiers[potential] = POTENTIAL
-    tiers[active] = ACTIVE
-    tiers[loyal] = LOYAL
-    return tiers
+    columns = [np.ascontiguousarray(column).ravel() for column in (
+        days_since_join, messages_total, interactions_in_window, purchases_in_window, days_since_interaction)]
+    if len({column.size for column in columns}) != 1:
+        raise ValueError(f"classify: the five member arrays differ in length: {[column.size for column in columns]}")
+    return _classify_arrays(*columns, rule_thresholds(rules))
 
 
 def tier_panel(members: pd.DataFrame, events: pd.DataFrame, rules, start=None, end=None) -> pd.DataFrame:

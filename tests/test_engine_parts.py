@@ -74,16 +74,32 @@ def test_novelty_decays_as_exp_of_age_and_boosts_end_after_their_day(smoke):
         novelty = 1 + boost * math.exp(-day / days)
         expected = [novelty * (1.5 if day <= 2 else 1.0), novelty, novelty]
         np.testing.assert_allclose(members.interest_multiplier(rows), expected, rtol=1e-12)
-        members.end_of_day(day, math.exp(-1 / days))
+        members.end_of_day(day, math.exp(-1 / days), interest_floor=1.0, interest_drift=0.5)  # interest stays 1
+
+
+def test_interest_relaxes_geometrically_to_its_floor_and_daily_counts_reset(smoke):
+    members = Members(8, smoke.tiering.rules.active_window_days, smoke.tiering.rules.loyal_window_days)
+    rows = members.add(2, day=0, channel=np.full(2, CHANNEL_CODES["organic"], dtype=np.int8), params=smoke,
+                       rng=np.random.default_rng(0))
+    members.interest[rows] = [2.0, 0.1]
+    members.today_interactions[rows] = 3
+    floor, drift = 0.3, math.exp(-1 / 20)
+    for _ in range(10):
+        members.end_of_day(0, 1.0, interest_floor=floor, interest_drift=drift)
+    np.testing.assert_allclose(members.interest[rows], floor + (np.array([2.0, 0.1]) - floor) * drift**10, rtol=1e-12)
+    np.testing.assert_array_equal(members.today_interactions[rows], 0)
 
 
 def test_repeated_members_count_each_interaction(smoke):
     model = GroupModel(smoke, np.random.SeedSequence(1))
     model.seed_initial_members()
     before = model.members.today_interactions[:3].copy()
-    model.record_interactions(np.array([0, 1, 1, 2, 2, 2]), repeated=True)
+    interest_before = model.members.interest[:3].copy()
+    model.record_interactions(np.array([0, 1, 1, 2, 2, 2]), interest_gain=0.25)
     model.record_interactions(np.array([0, 2]))
     np.testing.assert_array_equal(model.members.today_interactions[:3] - before, [2, 2, 4])
+    # Interest rises once per member however often they appear.
+    np.testing.assert_allclose(model.members.interest[:3] - interest_before, [0.25, 0.25, 0.25])
 
 
 def test_day_index_matches_timedelta_floor_division():

@@ -1,0 +1,134 @@
+"""Compiled per-member loops of the engine (numba).
+
+Each day the engine touches every present member several times: chat rates, the day's talkers,
+rolling windows, tiers, exit hazards, renewals, the overnight decay of interest and novelty.
+Written as NumPy expressions that is some forty array operations a day, each paying Python's
+call overhead on arrays of only a few hundred members. Here each step is one compiled loop.
+
+The model still draws every random number with its NumPy generators (the same streams, sizes
+and order); these loops only do the arithmetic, in the same order as the NumPy expressions they
+replaced, so a seed gives the same run. ``cache=True`` keeps the compiled code in
+``__pycache__``: only the first process on a machine pays the compilation (a few seconds).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from simlib.tiering import tier_code
+
+
+@numba.njit(cache=True)
+def cumulative_chat_rates(rows, chat_rate_mean, engagement, interest, novelty, boost_factor):
+    """Running sum over ``rows`` of each member's expected spontaneous messages today:
+    chat rate × engagement × (interest × (1 + novelty) × boost)."""
+    cumulative = np.empty(rows.size)
+    total = 0.0
+    for i in range(rows.size):
+        row = rows[i]
+        total += chat_rate_mean * engagement[row] * (interest[row] * (1.0 + novelty[row]) * boost_factor[row])
+        cumulative[i] = total
+    return cumulative
+
+
+@numba.njit(cache=True)
+def record_interactions(rows, day, today_interactions, last_interaction_day, messages_total, count_messages,
+                        interest, interest_gain):
+    """One interaction today for each entry of ``rows`` (a member listed twice interacted
+    twice), and one message too when ``count_messages``; each distinct member's interest rises
+    once by ``interest_gain``."""
+    raised = np.zeros(interest.size if interest_gain != 0.0 else 0, dtype=np.bool_)
+    for row in rows:
+        today_interactions[row] += 1
+        last_interaction_day[row] = day
+        if count_messages:
+            messages_total[row] += 1
+        if interest_gain != 0.0 and not raised[row]:
+            raised[row] = True
+            interest[row] += interest_gain
+
+
+@numba.njit(cache=True)
+def opened_mask(rows, uniform_draws, logit_shift, logit_sigma, open_z, interest_power, interest, novelty, boost_factor,
+                reach):
+    """Which of ``rows`` open a post: a uniform draw below reach × sigmoid(logit), where
+    logit = shift + sigma × the member's open propensity + power × log(interest × (1 + novelty) × boost)."""
+    opened = np.empty(rows.size, dtype=np.bool_)
+    for i in range(rows.size):
+        row = rows[i]
+        multiplier = interest[row] * (1.0 + novelty[row]) * boost_factor[row]
+        logit = logit_shift + logit_sigma * open_z[row]
+        logit += interest_power * math.log(max(multiplier, 1e-6))
+        opened[i] = uniform_draws[i] < reach * (1.0 / (1.0 + math.exp(-logit)))
+    return opened
+
+
+@numba.njit(cache=True)
+def update_windows_and_tiers(day, count, today_interactions, today_purchases, interaction_ring_row, purchase_ring_row,
+                             interactions_window, purchases_window, tier, join_day, messages_total,
+                             last_interaction_day, thresholds):
+    """Rolling window sums (add today, drop the day that falls out of the ring) and each
+    member's tier by :func:`simlib.tiering.tier_code`, for the first ``count`` rows (absent
+    members' values change too but are never read again)."""
+    for row in range(count):
+        interactions_window[row] += today_interactions[row] - interaction_ring_row[row]
+        purchases_window[row] += today_purchases[row] - purchase_ring_row[row]
+        interaction_ring_row[row] = today_interactions[row]
+        purchase_ring_row[row] = today_purchases[row]
+        tier[row] = tier_code(day - join_day[row], messages_total[row], interactions_window[row], purchases_window[row],
+                              day - last_interaction_day[row], thresholds)
+
+
+@numba.njit(cache=True)
+def leavers(rows, exponential_draws, static_exit_hazard, tier, silent_factor, complained, complaint_multiplier,
+            ad_exit_slope, commercial_share, ad_tolerance):
+    """Members of ``rows`` (ascending) who leave today: those whose Exp(1) draw falls below
+    their hazard, so each leaves with probability 1 − exp(−hazard).
+
+    hazard = static part × silent factor of the tier × complaint multiplier (for ``complained``,
+    ascending rows) × exp(slope × how far the commercial share exceeds the member's tolerance).
+    """
+    leaving = np.empty(rows.size, dtype=np.int64)
+    found = 0
+    next_complaint = 0
+    for i in range(rows.size):
+        row = rows[i]
+        hazard = static_exit_hazard[row] * silent_factor[tier[row]]
+        while next_complaint < complained.size and complained[next_complaint] < row:
+            next_complaint += 1
+        if next_complaint < complained.size and complained[next_complaint] == row:
+            hazard *= complaint_multiplier
+        hazard *= math.exp(ad_exit_slope * max(0.0, commercial_share - ad_tolerance[row]))
+        if exponential_draws[i] < hazard:
+            leaving[found] = row
+            found += 1
+    return leaving[:found]
+
+
+@numba.njit(cache=True)
+def renewals_due(day, count, subscriber, member_since_day):
+    """Subscribers (ascending rows) whose 30-day membership period ends today."""
+    due = np.empty(count, dtype=np.int64)
+    found = 0
+    for row in range(count):
+        if subscriber[row] and (day - member_since_day[row]) % 30 == 29:
+            due[found] = row
+            found += 1
+    return due[:found]
+
+
+@numba.njit(cache=True)
+def overnight(day, count, interest, interest_floor, interest_drift, novelty, novelty_decay, boost_factor, boost_until,
+              today_interactions, today_purchases):
+    """The night between two days: interest relaxes toward its floor, newcomers' novelty fades,
+    boosts that ran until ``day`` end, and the day's counters start again from zero."""
+    for row in range(count):
+        interest[row] = (interest[row] - interest_floor) * interest_drift + interest_floor
+        novelty[row] *= novelty_decay
+        if boost_until[row] <= day:
+            boost_factor[row] = 1.0
+        today_interactions[row] = 0
+        today_purchases[row] = 0

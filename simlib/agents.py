@@ -101,29 +101,17 @@ class Members:
         if count <= 0:
             return np.empty(0, dtype=np.int64)
         self._draw_traits(self.count + count, params, rng)
-        rows = slice(self.count, self.count + count)
-        indices = np.arange(self.count, self.count + count)
+        start = self.count
         self.count += count
         lookup = self._channel_lookup(params)
-        self.engagement[rows] *= lookup["engagement"][channel]
-        # minimum/maximum rather than np.clip: the same values, without np.clip's Python-level overhead.
-        self.price_sensitivity[rows] = np.minimum(np.maximum(self.price_sensitivity[rows] + lookup["price_sensitivity_shift"][channel], 0.0), 1.0)
-        self.channel_exit_multiplier[rows] = lookup["exit_hazard_multiplier"][channel]
-        self.static_exit_hazard[rows] *= self.channel_exit_multiplier[rows]
-        self.channel[rows] = channel
-        self.join_day[rows] = day
-        self.member_since_day[rows] = day
-        self.left_day[rows] = -1
-        self.present[rows] = True
-        self.interest[rows] = 1.0
-        self.novelty[rows] = params.members.novelty_boost  # extra interest of a newcomer, decays daily
-        self.boost_factor[rows] = 1.0
-        self.boost_until[rows] = -1
-        self.last_interaction_day[rows] = day
-        self.tier[rows] = 0  # potential until the first daily classification
+        kernels.init_members(
+            start, channel, day, params.members.novelty_boost, lookup["engagement"], lookup["price_sensitivity_shift"],
+            lookup["exit_hazard_multiplier"], self.engagement, self.price_sensitivity, self.channel_exit_multiplier,
+            self.static_exit_hazard, self.channel, self.join_day, self.member_since_day, self.left_day, self.present,
+            self.interest, self.novelty, self.boost_factor, self.boost_until, self.last_interaction_day, self.tier)
         self.present_total += count
         self._present_rows = None
-        return indices
+        return np.arange(start, start + count)
 
     def _channel_lookup(self, params) -> dict[str, np.ndarray]:
         """Per-channel constants as arrays indexed by channel code (built once)."""

@@ -132,3 +132,29 @@ def overnight(day, count, interest, interest_floor, interest_drift, novelty, nov
             boost_factor[row] = 1.0
         today_interactions[row] = 0
         today_purchases[row] = 0
+
+
+@numba.njit(cache=True)
+def init_members(start, channel, day, novelty_boost, engagement_by_channel, price_shift_by_channel,
+                 exit_multiplier_by_channel, engagement, price_sensitivity, channel_exit_multiplier, static_exit_hazard,
+                 channel_column, join_day, member_since_day, left_day, present, interest, novelty, boost_factor,
+                 boost_until, last_interaction_day, tier):
+    """Rows ``start, start + 1, …`` become members who join on ``day`` through ``channel``
+    (codes): their drawn traits take the channel's factors, and their state starts fresh."""
+    for i in range(channel.size):
+        row, code = start + i, channel[i]
+        engagement[row] *= engagement_by_channel[code]
+        price_sensitivity[row] = min(max(price_sensitivity[row] + price_shift_by_channel[code], 0.0), 1.0)
+        channel_exit_multiplier[row] = exit_multiplier_by_channel[code]
+        static_exit_hazard[row] *= exit_multiplier_by_channel[code]
+        channel_column[row] = code
+        join_day[row] = day
+        member_since_day[row] = day
+        left_day[row] = -1
+        present[row] = True
+        interest[row] = 1.0
+        novelty[row] = novelty_boost  # extra interest of a newcomer, decays daily
+        boost_factor[row] = 1.0
+        boost_until[row] = -1
+        last_interaction_day[row] = day
+        tier[row] = 0  # potential until the first daily classification

@@ -158,3 +158,34 @@ def init_members(start, channel, day, novelty_boost, engagement_by_channel, pric
         boost_until[row] = -1
         last_interaction_day[row] = day
         tier[row] = 0  # potential until the first daily classification
+
+
+@numba.njit(cache=True)
+def day_questions(day, rows, pick_draws, hour_noise, active_hour, bot_draws, resolve_draws, automation_level,
+                  bot_resolution_prob, bot_delay):
+    """The day's questions from their random draws (one per question in each array).
+
+    Askers are picked uniformly from ``rows`` and ask around their usual hour. A question goes to
+    the bot with probability ``automation_level`` and the bot settles it with
+    ``bot_resolution_prob``; the others enter the admins' queue when asked, or ``bot_delay``
+    later when the bot failed. Returns (askers, asked times, settled by the bot, the unsettled
+    questions' indices in the order they enter the queue, their entry times).
+    """
+    count = pick_draws.size
+    askers = np.empty(count, dtype=np.int64)
+    asked = np.empty(count)
+    settled = np.empty(count, dtype=np.bool_)
+    entered = np.empty(count)
+    waiting = 0
+    for i in range(count):
+        asker = rows[np.int64(pick_draws[i] * rows.size)]
+        askers[i] = asker
+        asked[i] = day + ((active_hour[asker] + hour_noise[i]) % 24) / 24
+        to_bot = bot_draws[i] < automation_level
+        settled[i] = to_bot and resolve_draws[i] < bot_resolution_prob
+        if not settled[i]:
+            entered[waiting] = asked[i] + (bot_delay if to_bot else 0.0)
+            waiting += 1
+    unsettled = np.flatnonzero(~settled)
+    order = np.argsort(entered[:waiting], kind="mergesort")  # stable: ties keep the order of asking
+    return askers, asked, settled, unsettled[order], entered[:waiting][order]

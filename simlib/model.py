@@ -409,20 +409,18 @@ class GroupModel:
             rows = self.members.present_rows()
             count = rng.poisson(p.members.question_rate * rows.size)
             if count:
-                askers = rows[(rng.random(count) * rows.size).astype(np.int64)]  # uniform over present members
-                asked = day + ((self.members.active_hour[askers] + rng.normal(0, 2.0, count)) % 24) / 24
+                # The draws, stream by stream in a fixed order; the rest is arithmetic.
+                pick_draws, hour_noise = rng.random(count), rng.normal(0, 2.0, count)
+                bot_draws, resolve_draws = service.random(count), service.random(count)
+                askers, asked, settled, unsettled, entered = kernels.day_questions(
+                    day, rows, pick_draws, hour_noise, self.members.active_hour, bot_draws, resolve_draws,
+                    p.automation.level, p.automation.bot_resolution_prob, bot_minutes * MINUTE)
                 self.log.add("question", asked, askers)
                 self.record_interactions(askers)
-                to_bot = service.random(count) < p.automation.level
-                settled = to_bot & (service.random(count) < p.automation.bot_resolution_prob)
                 bot_asked, bot_askers = asked[settled], askers[settled]
                 self.log.add("answer", bot_asked + bot_minutes * MINUTE, bot_askers, REF_MEMBER, -2)  # -2: a bot
                 self.bot_questions.append((bot_asked, bot_askers))
                 # The rest reach the admins directly, or after the bot's answer did not settle it.
-                unsettled = np.flatnonzero(~settled)
-                entered = asked[unsettled] + to_bot[unsettled] * (bot_minutes * MINUTE)
-                order = np.argsort(entered, kind="stable")
-                unsettled, entered = unsettled[order], entered[order]
                 waiting = zip(entered.tolist(), askers[unsettled].tolist(), asked[unsettled].tolist(), strict=True)
                 if p.monitoring.admins == 0:
                     # Nobody answers: each asker complains once their patience runs out.

@@ -71,7 +71,7 @@ class EventLog:
 
     Each vectorized ``add`` appends one chunk (event, ts, member, ref kind, ref, amount,
     size), where ts, member, ref and amount are arrays or one value for the whole chunk.
-    Single events (questions, answers) are chunks of size one.
+    Single events (complaints, incidents) are chunks of size one.
     """
 
     _MISSING = (None, math.nan, -1, None, -1, math.nan)  # by chunk position, for values not given
@@ -93,7 +93,9 @@ class EventLog:
         """(event code, ts, member, ref kind, ref, amount) as equal-length arrays."""
         if not self.chunks:
             return tuple(np.empty(0, dtype=dtype) for dtype in (np.int8, float, np.int64, np.int8, np.int64, float))
-        by_position = list(zip(*self.chunks, strict=True))  # one tuple per chunk position
+        # One list per chunk position. (Not zip(*chunks): its thousands of tuple iterators are
+        # objects the cyclic garbage collector tracks, enough to set off a full collection.)
+        by_position = [[chunk[position] for chunk in self.chunks] for position in range(7)]
         codes, ref_kinds, sizes = by_position[0], by_position[3], np.array(by_position[6], dtype=np.int64)
 
         def column(position: int, dtype):
@@ -152,6 +154,7 @@ class GroupModel:
         self.activity_rows: list[dict] = []
         self.question_rows: list[tuple] = []  # (asked day, member, answered by, response and wait minutes)
         self.bot_questions: list[tuple[np.ndarray, np.ndarray]] = []  # (asked days, members) the bots settled
+        self.admin_answers: list[tuple[float, int]] = []  # (answered, member): logged in one chunk after the run
         self.incident_rows: list[dict] = []
         self.counters = {"overflow": 0, "admin_busy_minutes": 0.0}
         self.next_activity_id = 0
@@ -464,7 +467,7 @@ class GroupModel:
             # Waiting for the question (or the shift) and answering it, as one event.
             yield self.env.timeout(start + minutes * MINUTE - self.env.now)
             del self.in_service[admin]
-            self.log.add("answer", self.env.now, asker, REF_MEMBER, -1)  # -1: answered by an admin
+            self.admin_answers.append((self.env.now, asker))
             self.question_rows.append((asked, asker, "admin", (self.env.now - asked) * 1440, (start - entry) * 1440))
 
     def next_on_shift(self, ts: float) -> float:
@@ -768,6 +771,9 @@ class GroupModel:
         # Questions still waiting, or still being answered, when the horizon ends.
         unanswered = [*self.in_service.values(), *self.queue]
         self.question_rows.extend((asked, asker, "unanswered", math.nan, math.nan) for _, asker, asked in unanswered)
+        # The admins' answers, one log chunk instead of thousands of single events.
+        answers = np.array(self.admin_answers, dtype=float).reshape(-1, 2)
+        self.log.add("answer", answers[:, 0], answers[:, 1].astype(np.int64), REF_MEMBER, -1)  # -1: answered by an admin
         # Labour of answering questions, on top of the fixed admin hours.
         self.cost(p.simulation.days - 0.01, "admin_labour", self.counters["admin_busy_minutes"] / 60 * p.monitoring.admin_hourly_wage)
         return self.result()

@@ -151,7 +151,7 @@ class Members:
     def present_rows(self) -> np.ndarray:
         """Indices of the members in the group now (read-only; cached until someone joins or leaves)."""
         if self._present_rows is None:
-            self._present_rows = np.flatnonzero(self.present[: self.count])
+            self._present_rows = self.present[: self.count].nonzero()[0]
             self._present_rows.flags.writeable = False
         return self._present_rows
 

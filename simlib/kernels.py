@@ -35,6 +35,18 @@ def cumulative_chat_rates(rows, chat_rate_mean, engagement, interest, novelty, b
 
 
 @numba.njit(cache=True)
+def spontaneous_messages(day, rows, cumulative_rate, scaled_draws, hour_noise, active_hour):
+    """Authors and times of the day's spontaneous messages. Each message goes to the member of
+    ``rows`` whose stretch of the running rate sum (:func:`cumulative_chat_rates`) holds its
+    uniform draw scaled to the total, and is sent at the author's usual hour plus noise."""
+    talkers = rows[np.searchsorted(cumulative_rate[:-1], scaled_draws, side="right")]
+    times = np.empty(talkers.size)
+    for i in range(talkers.size):
+        times[i] = day + ((active_hour[talkers[i]] + hour_noise[i]) % 24) / 24
+    return talkers, times
+
+
+@numba.njit(cache=True)
 def record_interactions(rows, day, today_interactions, last_interaction_day, messages_total, count_messages,
                         interest, interest_gain):
     """One interaction today for each entry of ``rows`` (a member listed twice interacted

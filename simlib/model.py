@@ -6,7 +6,8 @@ or queued first come first served for the admins (one SimPy process per admin, w
 during the shift), risk incidents, weekly and periodic tier interventions, and a daily close
 that classifies tiers and decides exits.
 Members live in :class:`simlib.agents.Members` columns; each event touches them in one
-vectorized step.
+vectorized step: NumPy expressions, or for the loops over every member that run daily (chat,
+windows and tiers, exits, opens, questions) one compiled loop from :mod:`simlib.kernels`.
 
 Time is measured in days from the start date (0.5 = noon of the first day).
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlib import metrics, schema
+from simlib import kernels, metrics, schema, tiering
 from simlib.agents import CHANNEL_CODES, Members
 from simlib.model import (
     EVENT_CODE,
@@ -159,3 +159,40 @@ def test_a_complaint_raises_the_exit_hazard_on_its_own_day(smoke):
     exit_day = exits.groupby(exits["member_id"].astype(str))["day"].min()
     assert (exit_day.reindex(first_complaint.index) == first_complaint).all()
     assert len(set(exit_day.index) - set(first_complaint.index)) <= 3
+
+
+def test_compiled_tiers_follow_the_rules_in_priority_order(smoke):
+    rules = smoke.tiering.rules
+    rng = np.random.default_rng(3)
+    n = 20_000
+    days_since_join = rng.integers(0, 3 * rules.potential_max_days, n)
+    messages_total = rng.integers(0, 3 * rules.potential_max_messages + 1, n)
+    interactions = rng.integers(0, 2 * rules.active_min_interactions, n)
+    purchases = rng.integers(0, 2 * rules.loyal_min_purchases, n)
+    days_since_interaction = rng.integers(0, 2 * rules.silent_min_days, n)
+    # The plain formulation: assign from the lowest priority up, so higher rules overwrite.
+    expected = np.full(n, tiering.REGULAR)
+    expected[days_since_interaction >= rules.silent_min_days] = tiering.SILENT
+    expected[(days_since_join < rules.potential_max_days) & (messages_total <= rules.potential_max_messages)] = tiering.POTENTIAL
+    expected[interactions >= rules.active_min_interactions] = tiering.ACTIVE
+    expected[purchases >= rules.loyal_min_purchases] = tiering.LOYAL
+    tiers = tiering.classify(days_since_join, messages_total, interactions, purchases, days_since_interaction, rules)
+    np.testing.assert_array_equal(tiers, expected)
+    assert set(np.unique(tiers)) == set(range(len(schema.TIERS)))  # every rule was exercised
+    with pytest.raises(ValueError, match="differ in length"):
+        tiering.classify(days_since_join, messages_total[:-1], interactions, purchases, days_since_interaction, rules)
+
+
+def test_leavers_apply_complaints_and_the_commercial_share_to_the_right_members():
+    rows = np.array([2, 4, 5, 9])
+    static = np.full(10, 0.1)
+    tier = np.zeros(10, dtype=np.int8)
+    silent_factor = np.ones(len(schema.TIERS))
+    ad_tolerance = np.array([0.0] * 9 + [0.5])
+    draws = np.full(4, 0.15)  # above the static hazard 0.1: nobody leaves unless something raises it
+    leaving = kernels.leavers(rows, draws, static, tier, silent_factor, np.array([4, 7]), 2.0, 0.0, 0.3, ad_tolerance)
+    np.testing.assert_array_equal(leaving, [4])  # 7 complained but is not in rows
+    # A commercial share 0.3 above a tolerance of 0 multiplies the hazard by exp(slope × 0.3).
+    slope = math.log(1.6) / 0.3
+    leaving = kernels.leavers(rows, draws, static, tier, silent_factor, np.empty(0, dtype=np.int64), 2.0, slope, 0.3, ad_tolerance)
+    np.testing.assert_array_equal(leaving, [2, 4, 5])  # member 9 tolerates 0.5 > 0.3

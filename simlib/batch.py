@@ -70,7 +70,7 @@ RUNS_DIR = "runs"
 FAILED_DIR = "failed"
 LATEST = "latest"
 KERNEL_NAME = "python3"
-VERSIONED_PACKAGES = ("simlib", "numpy", "pandas", "simpy", "papermill")
+VERSIONED_PACKAGES = ("simlib", "numpy", "numba", "pandas", "simpy", "papermill")
 
 log = logging.getLogger(__name__)
 

@@ -250,7 +250,7 @@ overrides: {{speed: 2}}
         assert RUN_KEYS <= record.keys()
         assert record["notebook_hash"] == sha256(tree["notebooks"] / "chaos.ipynb")
         assert len(record["params_hash"]) == 64 and record["seed"] == 11
-        assert set(record["versions"]) == {"python", "simlib", "numpy", "pandas", "simpy", "papermill"}
+        assert set(record["versions"]) == {"python", "simlib", "numpy", "numba", "pandas", "simpy", "papermill"}
         if record["status"] == "ok":
             assert sorted(p.name for p in final.iterdir()) == [
                 "notebook.html", "notebook.ipynb", "results.json", "run.json", "tables"]

@@ -1,7 +1,7 @@
 """Performance benchmark of the simulation engine: ``python -m simlib.bench``.
 
-Figures (each the median of ``--repeats`` runs — at least five for the engine, after an untimed
-warm-up — because the machine is shared and noisy):
+Figures (each the median of ``--repeats`` runs — at least eleven for the engine, after an
+untimed warm-up — because the machine is shared and noisy):
 
 * **engine** — one replication of a full, 500-member group over 365 days with every
   dimension's mechanics switched on (tiering, the content calendar, all four activity types,
@@ -171,11 +171,11 @@ def _median(values: list[float]) -> float:
 
 def measure_engine(members: int, days: int, repeats: int) -> dict[str, Any]:
     params = benchmark_params(members, days)
-    # One untimed warm-up replication (first-call costs of pandas and of the cached logit
-    # shifts), then at least five timed ones: a replication is cheap and the VM is noisy.
+    # One untimed warm-up replication (first-call costs: pandas, the cached logit shifts, loading
+    # the compiled kernels), then at least eleven timed ones: a replication is cheap and the VM is noisy.
     summarize(run_replication(params, SEED, repeats + 100))
     run_times, summary_times, member_days = [], [], []
-    for replication in range(max(repeats, 5)):
+    for replication in range(max(repeats, 11)):
         start = time.perf_counter()
         run = run_replication(params, SEED, replication)
         middle = time.perf_counter()

@@ -842,14 +842,20 @@ class GroupModel:
         activities = pd.DataFrame(self.activity_rows, columns=[
             "activity_id", "type", "start_day", "reached", "participants", "completed", "cost", "revenue",
             "invites", "referral_joins", "newcomer_participants"])
-        question_columns = ["asked_day", "member", "answered_by", "response_minutes", "wait_minutes"]
+        # Questions the bots settled (arrays per day) and the others (tuples), in order of asking.
         bot_asked = np.concatenate([asked for asked, _ in self.bot_questions]) if self.bot_questions else np.empty(0)
         bot_askers = np.concatenate([askers for _, askers in self.bot_questions]) if self.bot_questions else np.empty(0, dtype=np.int64)
-        by_bot = pd.DataFrame({"asked_day": bot_asked, "member": bot_askers, "answered_by": "bot",
-                               "response_minutes": p.automation.bot_answer_minutes, "wait_minutes": 0.0})
-        by_others = pd.DataFrame(self.question_rows, columns=question_columns)
-        parts = [frame for frame in (by_bot, by_others) if len(frame)]  # concat warns on empty frames
-        questions = pd.concat(parts, ignore_index=True).sort_values("asked_day", kind="stable", ignore_index=True) if parts else by_others
+        rows = self.question_rows
+        asked_day = np.concatenate([bot_asked, np.array([row[0] for row in rows], dtype=float)])
+        order = np.argsort(asked_day, kind="stable")
+        questions = pd.DataFrame({
+            "asked_day": asked_day[order],
+            "member": np.concatenate([bot_askers, np.array([row[1] for row in rows], dtype=np.int64)])[order],
+            "answered_by": np.concatenate([np.full(bot_asked.size, "bot", dtype=object), np.array([row[2] for row in rows], dtype=object)])[order],
+            "response_minutes": np.concatenate([np.full(bot_asked.size, float(p.automation.bot_answer_minutes)),
+                                                np.array([row[3] for row in rows], dtype=float)])[order],
+            "wait_minutes": np.concatenate([np.zeros(bot_asked.size), np.array([row[4] for row in rows], dtype=float)])[order],
+        })
         incidents = pd.DataFrame(self.incident_rows, columns=["incident_id", "day", "type", "major", "response_hours", "exits", "offender"])
         self.counters["days"] = p.simulation.days
         self.counters["start_weekday"] = WEEKDAYS[start.weekday()]

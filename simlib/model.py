@@ -540,6 +540,7 @@ class GroupModel:
             self.log.add("message", self.env.now + rng.random(streak.size) * 0.4, streak, REF_ACTIVITY, activity_id)
             self.record_interactions(streak, messages=True)
         self.log.add("activity_done", self.env.now + 0.5, streak, REF_ACTIVITY, activity_id)
+        self.record_interactions(streak)
         record["completed"] = int(streak.size)
         self._finish_activity(record, streak, spec, spec.purchase_prob, spec.order_value)
 
@@ -553,10 +554,11 @@ class GroupModel:
             inviters = np.repeat(generation, invites)
             invite_ts = self.env.now + rng.random(inviters.size) * 0.5
             self.log.add("invite", invite_ts, inviters, REF_ACTIVITY, activity_id)
-            self.record_interactions(np.unique(inviters))
+            self.record_interactions(inviters)  # each invite is an interaction, as in the log
             record["invites"] += int(inviters.size)
             completed = generation[invites >= spec.invites_required]
             self.log.add("activity_done", self.env.now + 0.5, completed, REF_ACTIVITY, activity_id)
+            self.record_interactions(completed)
             record["completed"] += int(completed.size)
             joined = self.referral_joins(inviters, np.sort(invite_ts), spec.invite_accept_prob)
             record["referral_joins"] += int(joined.size)
@@ -584,6 +586,7 @@ class GroupModel:
         amounts = rng.gamma(4.0, spec.order_value / 4, buyers.size)
         self.purchase(self.env.now + rng.random(buyers.size) * 0.08, buyers, amounts, REF_ACTIVITY, activity_id)
         self.log.add("activity_done", self.env.now + 0.1, buyers, REF_ACTIVITY, activity_id)
+        self.record_interactions(buyers)
         record["completed"] = int(buyers.size)
         record["revenue"] += float(amounts.sum())
         self._finish_activity(record, participants, spec, 0.0, 0.0)
@@ -594,13 +597,17 @@ class GroupModel:
         participants, record = self._start_activity(activity_id, "ugc", spec.participation)
         yield self.env.timeout(spec.duration_days)
         authors = participants[m.present[participants]]
-        submitted = self.env.now - rng.random(authors.size) * spec.duration_days
+        # Works are handed in and shared on the closing day, before its 10:00 close (so each
+        # interaction falls on the day the engine counts it, as the tier rules see the log).
+        submitted = self.env.now - rng.random(authors.size) * 0.4
         self.log.add("activity_done", submitted, authors, REF_ACTIVITY, activity_id)
+        self.record_interactions(authors)
         record["completed"] = int(authors.size)
         shares = rng.poisson(spec.shares_per_work, authors.size)
         sharers = np.repeat(authors, shares)
-        share_ts = np.sort(self.env.now - rng.random(sharers.size) * 0.5)
+        share_ts = np.sort(self.env.now - rng.random(sharers.size) * 0.4)
         self.log.add("share", share_ts, sharers, REF_ACTIVITY, activity_id)
+        self.record_interactions(sharers)
         joined = self.referral_joins(sharers, share_ts, self.params.arrivals.share_join_prob)
         record["referral_joins"] += int(joined.size)
         self._finish_activity(record, authors, spec, spec.purchase_prob, spec.order_value)
@@ -742,6 +749,14 @@ class GroupModel:
                 fee = p.monetization.modes["membership"].order_value
                 self.purchase(day + 0.9 * np.ones(renew.size), renew, np.full(renew.size, fee), REF_NONE, None)
                 m.subscriber[subscribers[~renewed]] = False
+                # Today's windows were summed before the renewals: add them to today's ring row and
+                # the loyal window, and re-tier the renewers, so a renewal counts toward loyalty
+                # today as it does when the tier rules are applied to the log.
+                m.purchase_ring[day % rules.loyal_window_days, renew] += 1
+                m.purchases_window[renew] += 1
+                m.tier[renew] = tiering.classify(
+                    day - m.join_day[renew], m.messages_total[renew], m.interactions_window[renew], m.purchases_window[renew],
+                    day - m.last_interaction_day[renew], rules)
             # Daily costs: admin labour (fixed hours, partly automated), tools, risk control.
             labour_hours = p.monitoring.admins * p.monitoring.admin_hours_per_day * (1 - automation.labour_cost_reduction * automation.level)
             self.cost(day + 0.95, "admin_labour", labour_hours * p.monitoring.admin_hourly_wage)

@@ -77,11 +77,16 @@ def test_sweep_is_paired_and_a_zero_change_has_zero_difference(smoke):
 def test_engine_tiers_equal_tiering_rules_applied_to_its_own_log():
     # The tier the engine keeps for each member must be what tier_panel computes from the
     # exported tables — the function the notebooks apply to real data.
-    params = load_scenario("smoke", {"simulation.days": 40})
+    # Every activity type and membership renewals (purchases the daily close books after
+    # summing the day's windows) included.
+    activities = [{"type": kind, "every_days": 9, "first_day": first}
+                  for first, kind in enumerate(["checkin", "referral_lottery", "live_flash_sale", "ugc"])]
+    params = load_scenario("smoke", {"simulation.days": 75, "activities.schedule": activities,
+                                     "monetization.commercial_posts_per_week": {"membership": 3.0}})
     run = run_replication(params, 2, 0)
     members, events = run.tables["members"], run.tables["events"]
     start = pd.Timestamp(params.simulation.start_date, tz=schema.TZ)
-    panel = tiering.tier_panel(members, events, params.tiering.rules, start=start, end=start + pd.Timedelta(days=39))
+    panel = tiering.tier_panel(members, events, params.tiering.rules, start=start, end=start + pd.Timedelta(days=74))
     final = panel.iloc[-1]
     present = final[final >= 0]
     engine = members.set_index(members["member_id"].astype(str))["tier_final"].astype(str)

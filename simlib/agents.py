@@ -146,7 +146,7 @@ class Members:
 
     def interest_multiplier(self, rows: np.ndarray) -> np.ndarray:
         """Interest × novelty × temporary boost of the given members today."""
-        return self.interest[rows] * (1 + self.novelty[rows]) * self.boost_factor[rows]
+        return kernels.interest_multipliers(rows, self.interest, self.novelty, self.boost_factor)
 
     def present_rows(self) -> np.ndarray:
         """Indices of the members in the group now (read-only; cached until someone joins or leaves)."""

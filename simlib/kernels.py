@@ -18,7 +18,29 @@ import math
 import numba
 import numpy as np
 
-from simlib.tiering import tier_code
+from simlib.tiering import POTENTIAL, tier_code
+
+
+@numba.njit(cache=True)
+def interest_multiplier(row, interest, novelty, boost_factor):
+    """One member's interest × (1 + newcomer's novelty) × temporary boost today: the factor on
+    their chat rate, open odds and activity participation."""
+    return interest[row] * (1.0 + novelty[row]) * boost_factor[row]
+
+
+@numba.njit(cache=True)
+def interest_multipliers(rows, interest, novelty, boost_factor):
+    """:func:`interest_multiplier` of each of ``rows``."""
+    multipliers = np.empty(rows.size)
+    for i in range(rows.size):
+        multipliers[i] = interest_multiplier(rows[i], interest, novelty, boost_factor)
+    return multipliers
+
+
+@numba.njit(cache=True)
+def at_usual_hour(day, active_hour, hour_noise):
+    """A time on ``day`` (in days) at a member's usual hour plus noise, wrapped into the day."""
+    return day + ((active_hour + hour_noise) % 24) / 24
 
 
 @numba.njit(cache=True)
@@ -29,7 +51,7 @@ def cumulative_chat_rates(rows, chat_rate_mean, engagement, interest, novelty, b
     total = 0.0
     for i in range(rows.size):
         row = rows[i]
-        total += chat_rate_mean * engagement[row] * (interest[row] * (1.0 + novelty[row]) * boost_factor[row])
+        total += chat_rate_mean * engagement[row] * interest_multiplier(row, interest, novelty, boost_factor)
         cumulative[i] = total
     return cumulative
 
@@ -42,7 +64,7 @@ def spontaneous_messages(day, rows, cumulative_rate, scaled_draws, hour_noise, a
     talkers = rows[np.searchsorted(cumulative_rate[:-1], scaled_draws, side="right")]
     times = np.empty(talkers.size)
     for i in range(talkers.size):
-        times[i] = day + ((active_hour[talkers[i]] + hour_noise[i]) % 24) / 24
+        times[i] = at_usual_hour(day, active_hour[talkers[i]], hour_noise[i])
     return talkers, times
 
 
@@ -71,7 +93,7 @@ def opened_mask(rows, uniform_draws, logit_shift, logit_sigma, open_z, interest_
     opened = np.empty(rows.size, dtype=np.bool_)
     for i in range(rows.size):
         row = rows[i]
-        multiplier = interest[row] * (1.0 + novelty[row]) * boost_factor[row]
+        multiplier = interest_multiplier(row, interest, novelty, boost_factor)
         logit = logit_shift + logit_sigma * open_z[row]
         logit += interest_power * math.log(max(multiplier, 1e-6))
         opened[i] = uniform_draws[i] < reach * (1.0 / (1.0 + math.exp(-logit)))
@@ -169,7 +191,7 @@ def init_members(start, channel, day, novelty_boost, engagement_by_channel, pric
         boost_factor[row] = 1.0
         boost_until[row] = -1
         last_interaction_day[row] = day
-        tier[row] = 0  # potential until the first daily classification
+        tier[row] = POTENTIAL  # until the first daily classification
 
 
 @numba.njit(cache=True)
@@ -192,7 +214,7 @@ def day_questions(day, rows, pick_draws, hour_noise, active_hour, bot_draws, res
     for i in range(count):
         asker = rows[np.int64(pick_draws[i] * rows.size)]
         askers[i] = asker
-        asked[i] = day + ((active_hour[asker] + hour_noise[i]) % 24) / 24
+        asked[i] = at_usual_hour(day, active_hour[asker], hour_noise[i])
         to_bot = bot_draws[i] < automation_level
         settled[i] = to_bot and resolve_draws[i] < bot_resolution_prob
         if not settled[i]:

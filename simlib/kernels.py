@@ -101,19 +101,39 @@ def opened_mask(rows, uniform_draws, logit_shift, logit_sigma, open_z, interest_
 
 
 @numba.njit(cache=True)
+def member_tier(row, day, join_day, messages_total, interactions_window, purchases_window, last_interaction_day,
+                thresholds):
+    """A member's tier on ``day`` from their columns, by :func:`simlib.tiering.tier_code`."""
+    return tier_code(day - join_day[row], messages_total[row], interactions_window[row], purchases_window[row],
+                     day - last_interaction_day[row], thresholds)
+
+
+@numba.njit(cache=True)
 def update_windows_and_tiers(day, count, today_interactions, today_purchases, interaction_ring_row, purchase_ring_row,
                              interactions_window, purchases_window, tier, join_day, messages_total,
                              last_interaction_day, thresholds):
     """Rolling window sums (add today, drop the day that falls out of the ring) and each
-    member's tier by :func:`simlib.tiering.tier_code`, for the first ``count`` rows (absent
-    members' values change too but are never read again)."""
+    member's tier (:func:`member_tier`), for the first ``count`` rows (absent members' values
+    change too but are never read again)."""
     for row in range(count):
         interactions_window[row] += today_interactions[row] - interaction_ring_row[row]
         purchases_window[row] += today_purchases[row] - purchase_ring_row[row]
         interaction_ring_row[row] = today_interactions[row]
         purchase_ring_row[row] = today_purchases[row]
-        tier[row] = tier_code(day - join_day[row], messages_total[row], interactions_window[row], purchases_window[row],
-                              day - last_interaction_day[row], thresholds)
+        tier[row] = member_tier(row, day, join_day, messages_total, interactions_window, purchases_window,
+                                last_interaction_day, thresholds)
+
+
+@numba.njit(cache=True)
+def count_late_purchases(rows, day, purchase_ring_row, purchases_window, tier, join_day, messages_total,
+                         interactions_window, last_interaction_day, thresholds):
+    """Purchases by ``rows`` booked after today's windows were summed (membership renewals):
+    each goes into today's ring row and the loyal window, and the buyer's tier is redone."""
+    for row in rows:
+        purchase_ring_row[row] += 1
+        purchases_window[row] += 1
+        tier[row] = member_tier(row, day, join_day, messages_total, interactions_window, purchases_window,
+                                last_interaction_day, thresholds)
 
 
 @numba.njit(cache=True)

@@ -749,14 +749,11 @@ class GroupModel:
                 fee = p.monetization.modes["membership"].order_value
                 self.purchase(day + 0.9 * np.ones(renew.size), renew, np.full(renew.size, fee), REF_NONE, None)
                 m.subscriber[subscribers[~renewed]] = False
-                # Today's windows were summed before the renewals: add them to today's ring row and
-                # the loyal window, and re-tier the renewers, so a renewal counts toward loyalty
-                # today as it does when the tier rules are applied to the log.
-                m.purchase_ring[day % rules.loyal_window_days, renew] += 1
-                m.purchases_window[renew] += 1
-                m.tier[renew] = tiering.classify(
-                    day - m.join_day[renew], m.messages_total[renew], m.interactions_window[renew], m.purchases_window[renew],
-                    day - m.last_interaction_day[renew], rules)
+                # Today's windows were summed before the renewals: count them in, so a renewal
+                # counts toward loyalty today as it does when the tier rules are applied to the log.
+                kernels.count_late_purchases(renew, day, m.purchase_ring[day % rules.loyal_window_days], m.purchases_window,
+                                             m.tier, m.join_day, m.messages_total, m.interactions_window,
+                                             m.last_interaction_day, thresholds)
             # Daily costs: admin labour (fixed hours, partly automated), tools, risk control.
             labour_hours = p.monitoring.admins * p.monitoring.admin_hours_per_day * (1 - automation.labour_cost_reduction * automation.level)
             self.cost(day + 0.95, "admin_labour", labour_hours * p.monitoring.admin_hourly_wage)

@@ -15,6 +15,10 @@ untimed warm-up — because the machine is shared and noisy):
 * **limit** — the practical limit: a vectorized NumPy step of a Markov chain over the five
   tiers plus ``left`` with a fixed transition matrix, sampled from cumulative probabilities
   and uniform draws, over the same members and days.
+* **floor** — what a replication costs before any model logic, whatever the engine's code:
+  the same random calls replayed alone, an empty SimPy calendar of as many steps, and the
+  events table built from arrays already in order. Set beside the engine time the limit target
+  allows, it shows how much time that target leaves for the model's own work.
 * **sweep** — 10 scenarios × 30 replications × 500 members × 180 days through
   :func:`simlib.runner.sweep` (one process pool for all runs) with 2 workers and with 1,
   giving the speed-up and the peak memory of any process of the pool.
@@ -43,13 +47,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import simpy
 
 from simlib import tiering
-from simlib.model import run_replication
+from simlib.model import GroupModel, run_replication
 from simlib.params import Params, load_scenario
 from simlib.runner import summarize, sweep
-from simlib.schema import TIERS
+from simlib.schema import TIERS, TZ
 
 SEED = 20261125
 MIB = 1024 * 1024
@@ -202,8 +207,10 @@ def measure_engine(members: int, days: int, repeats: int) -> dict[str, Any]:
 
 
 def profile_replication(members: int, days: int, top: int = 10) -> dict[str, Any]:
-    """cProfile one replication; the ``top`` functions by total (own) time."""
+    """cProfile one replication, after an untimed warm-up; the ``top`` functions by own time."""
     params = benchmark_params(members, days)
+    # Without the warm-up the profile is dominated by loading the compiled kernels, once per process.
+    run_replication(params, SEED, 1)
     profiler = cProfile.Profile()
     profiler.enable()
     run_replication(params, SEED, 0)
@@ -341,6 +348,114 @@ def measure_limit(members: int, days: int, repeats: int) -> dict[str, Any]:
             "member_days": member_days, "member_days_per_second": member_days / seconds}
 
 
+# --------------------------------------------------------------------------- the design's floor
+
+
+class _RecordingGenerator:
+    """Passes every call on to a NumPy ``Generator``, records it (method, args, kwargs) and
+    counts the values drawn."""
+
+    def __init__(self, generator: np.random.Generator, calls: list[tuple]):
+        self._generator, self._calls = generator, calls
+        self.values = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._generator, name)
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            self._calls.append((name, args, kwargs))
+            drawn = method(*args, **kwargs)
+            self.values += int(np.size(drawn))
+            return drawn
+
+        return recorded
+
+
+def _median_time(function: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return _median(times)
+
+
+def recorded_replication(params: Params, seed: int) -> tuple[Any, list[tuple], int, int]:
+    """Replication 0 of ``params`` as :func:`run_replication` runs it, with every random call
+    recorded and SimPy's steps counted: (result, calls, steps, values drawn)."""
+    model = GroupModel(params, np.random.SeedSequence(seed, spawn_key=(0,)), 0)
+    calls: list[tuple] = []
+    model.rng = {name: _RecordingGenerator(generator, calls) for name, generator in model.rng.items()}
+    steps = 0
+    step = model.env.step
+
+    def counted_step() -> None:
+        nonlocal steps
+        steps += 1
+        step()
+
+    model.env.step = counted_step  # Environment.run calls self.step()
+    result = model.run()
+    return result, calls, steps, sum(generator.values for generator in model.rng.values())
+
+
+def measure_floor(members: int, days: int, repeats: int) -> dict[str, Any]:
+    """What one replication costs before any model logic runs: the parts DESIGN.md requires of
+    every engine, whatever its code.
+
+    One replication of the benchmark scenario is run with its random streams recorded and its
+    SimPy steps counted; then, each on its own, are timed: replaying the same random calls
+    (same methods and sizes, one generator), a SimPy calendar of as many steps whose processes
+    do nothing but wait, and building an events table of the same rows and columns from
+    arrays already in time order. Their sum is a floor: the model's own work (who opens,
+    buys, answers, leaves; tiers; the log's assembly) comes on top.
+    """
+    params = benchmark_params(members, days)
+    result, calls, steps, values = recorded_replication(params, SEED)
+    events = result.tables["events"]
+    repeats = max(repeats, 11)
+
+    def replay_draws() -> None:
+        generator = np.random.default_rng(SEED)
+        for name, args, kwargs in calls:
+            getattr(generator, name)(*args, **kwargs)
+
+    def empty_calendar() -> None:
+        env = simpy.Environment()
+        processes = 8  # about as many as the model runs
+
+        def waiting(timeouts: int, step_days: float):
+            for _ in range(timeouts):
+                yield env.timeout(step_days)
+
+        for _ in range(processes):
+            env.process(waiting(steps // processes, days / (steps // processes + 1)))
+        env.run(until=days)
+
+    start = pd.Timestamp(params.simulation.start_date, tz=TZ)
+    seconds = np.sort(np.round((events["ts"] - start).dt.total_seconds().to_numpy()).astype(np.int64))
+    member_codes, member_ids = events["member_id"].cat.codes.to_numpy(), list(events["member_id"].cat.categories)
+    event_codes, event_names = events["event"].cat.codes.to_numpy(), list(events["event"].cat.categories)
+    ref_codes, ref_names = events["ref_id"].cat.codes.to_numpy(), list(events["ref_id"].cat.categories)
+    amount = events["amount"].to_numpy()
+
+    def events_table() -> None:
+        pd.DataFrame({
+            "ts": start + pd.to_timedelta(seconds, unit="s"), "group_id": "g1",
+            "member_id": pd.Categorical.from_codes(member_codes, categories=member_ids, validate=False),
+            "event": pd.Categorical.from_codes(event_codes, categories=event_names, validate=False),
+            "ref_id": pd.Categorical.from_codes(ref_codes, categories=ref_names, validate=False),
+            "amount": amount,
+        })
+
+    parts = {"random_draws_seconds": _median_time(replay_draws, repeats),
+             "empty_calendar_seconds": _median_time(empty_calendar, repeats),
+             "events_table_seconds": _median_time(events_table, repeats)}
+    return {"members": members, "days": days, "simpy_steps": steps, "random_calls": len(calls),
+            "random_values": values,
+            "event_rows": len(events), **parts, "floor_seconds": sum(parts.values())}
+
+
 # --------------------------------------------------------------------------- the sweep
 
 
@@ -430,7 +545,7 @@ def check_targets(figures: dict[str, Any], applicable: bool) -> list[dict[str, A
 
 
 def format_table(figures: dict[str, Any]) -> str:
-    engine, naive, limit, ratios, sweep_ = (figures[k] for k in ("engine", "naive", "limit", "ratios", "sweep"))
+    engine, naive, limit, ratios, floor, sweep_ = (figures[k] for k in ("engine", "naive", "limit", "ratios", "floor", "sweep"))
     met = {row["figure"]: row for row in figures["targets"]}
 
     def status(key: str | None) -> tuple[str, str]:
@@ -457,6 +572,15 @@ def format_table(figures: dict[str, Any]) -> str:
         ("limit: peak RSS (MiB)", f"{limit['peak_rss_mib']:.0f}", None),
         ("ratio engine / naive (member-days/s)", f"{ratios['engine_over_naive']:.1f}×", "ratios.engine_over_naive"),
         ("ratio engine / limit (member-days/s)", f"{ratios['engine_over_limit']:.3f}", "ratios.engine_over_limit"),
+        (f"floor: the random draws alone ({floor['random_calls']:,} calls, {floor['random_values']:,} values)",
+         f"{floor['random_draws_seconds']:.3f} s", None),
+        (f"floor: an empty SimPy calendar of the same {floor['simpy_steps']:,} steps", f"{floor['empty_calendar_seconds']:.3f} s", None),
+        (f"floor: the events table ({floor['event_rows']:,} rows) from sorted arrays", f"{floor['events_table_seconds']:.3f} s", None),
+        ("floor: sum, before any model logic", f"{floor['floor_seconds']:.3f} s", None),
+        ("engine time the limit target allows (its member-days at 0.25 × limit)",
+         f"{floor['engine_seconds_allowed_by_limit_target']:.3f} s", None),
+        ("model logic: now (replication − floor) / allowed by that target",
+         f"{floor['logic_seconds_now']:.3f} / {floor['logic_seconds_allowed']:.3f} s", None),
         (f"sweep ({sweep_size}): {sweep_['workers']} workers", f"{sweep_['parallel_seconds']:.1f} s", "sweep.parallel_seconds"),
         ("sweep: 1 worker", f"{sweep_['serial_seconds']:.1f} s", None),
         ("sweep: speed-up", f"{sweep_['speedup']:.2f}×", "sweep.speedup"),
@@ -490,6 +614,12 @@ def run(sizes: Sizes, *, profile: bool = False, quick: bool = False) -> dict[str
         "engine_over_naive": figures["engine"]["member_days_per_second"] / figures["naive"]["member_days_per_second"],
         "engine_over_limit": figures["engine"]["member_days_per_second"] / figures["limit"]["member_days_per_second"],
     }
+    figures["floor"] = _in_child(measure_floor, sizes.members, sizes.days, sizes.repeats)
+    # The engine time the limit target allows, and what that leaves for the model's own logic.
+    allowed = figures["limit"]["seconds"] * figures["engine"]["member_days"] / figures["limit"]["member_days"] / 0.25
+    figures["floor"]["engine_seconds_allowed_by_limit_target"] = allowed
+    figures["floor"]["logic_seconds_allowed"] = allowed - figures["floor"]["floor_seconds"]
+    figures["floor"]["logic_seconds_now"] = figures["engine"]["replication_seconds"] - figures["floor"]["floor_seconds"]
     figures["sweep"] = _in_child(measure_sweep, sizes)
     if profile:
         figures["profile"] = _in_child(profile_replication, sizes.members, sizes.days)

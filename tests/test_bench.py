@@ -15,6 +15,8 @@ FIGURES = (
     "naive per-member SimPy", "naive: member-days / s", "naive: peak RSS",
     "NumPy Markov limit", "limit: member-days / s", "limit: peak RSS",
     "ratio engine / naive", "ratio engine / limit",
+    "floor: the random draws alone", "floor: an empty SimPy calendar", "floor: the events table",
+    "floor: sum", "limit target allows", "model logic: now",
     "2 workers", "sweep: 1 worker", "sweep: speed-up", "sweep: peak RSS of any process",
 )
 
@@ -34,6 +36,10 @@ def test_quick_run_prints_every_figure_and_writes_json(tmp_path, capsys):
     for reference in ("naive", "limit"):
         assert {"seconds", "member_days", "member_days_per_second", "peak_rss_mib"} <= set(figures[reference])
     assert {"engine_over_naive", "engine_over_limit"} <= set(figures["ratios"])
+    floor = figures["floor"]
+    parts = ("random_draws_seconds", "empty_calendar_seconds", "events_table_seconds")
+    assert abs(floor["floor_seconds"] - sum(floor[part] for part in parts)) < 1e-12
+    assert floor["simpy_steps"] > 0 and floor["random_values"] >= floor["random_calls"] > 0
     assert {"parallel_seconds", "serial_seconds", "speedup", "peak_rss_mib", "worker_peak_rss_mib",
             "parent_peak_rss_mib", "runs"} <= set(figures["sweep"])
     assert figures["sweep"]["runs"] == 10
@@ -65,3 +71,18 @@ def test_benchmark_params_switch_every_dimension_on():
     assert params.automation.level == 0.5
     assert {entry.type for entry in params.activities.schedule} == {"checkin", "referral_lottery", "live_flash_sale", "ugc"}
     assert all(rate > 0 for rate in params.monetization.commercial_posts_per_week.values())
+
+
+def test_floor_records_the_run_without_changing_it():
+    """The floor's recording wrappers pass every draw through: the run is the plain one."""
+    import pandas as pd
+
+    from simlib.model import run_replication
+
+    params = bench.benchmark_params(40, 30)
+    recorded, calls, steps, values = bench.recorded_replication(params, bench.SEED)
+    plain = run_replication(params, bench.SEED, 0)
+    for name, table in plain.tables.items():
+        pd.testing.assert_frame_equal(recorded.tables[name], table)
+    pd.testing.assert_frame_equal(recorded.daily, plain.daily)
+    assert steps > 30 and values >= len(calls) > 30  # at least the daily close and the day's chat and exit draws

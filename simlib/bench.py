@@ -51,7 +51,7 @@ import pandas as pd
 import simpy
 
 from simlib import tiering
-from simlib.model import GroupModel, run_replication
+from simlib.model import events_frame, replication_model, run_replication
 from simlib.params import Params, load_scenario
 from simlib.runner import summarize, sweep
 from simlib.schema import TIERS, TZ
@@ -383,7 +383,7 @@ def _median_time(function: Callable[[], Any], repeats: int) -> float:
 def recorded_replication(params: Params, seed: int) -> tuple[Any, list[tuple], int, int]:
     """Replication 0 of ``params`` as :func:`run_replication` runs it, with every random call
     recorded and SimPy's steps counted: (result, calls, steps, values drawn)."""
-    model = GroupModel(params, np.random.SeedSequence(seed, spawn_key=(0,)), 0)
+    model = replication_model(params, seed, 0)
     calls: list[tuple] = []
     model.rng = {name: _RecordingGenerator(generator, calls) for name, generator in model.rng.items()}
     steps = 0
@@ -397,6 +397,15 @@ def recorded_replication(params: Params, seed: int) -> tuple[Any, list[tuple], i
     model.env.step = counted_step  # Environment.run calls self.step()
     result = model.run()
     return result, calls, steps, sum(generator.values for generator in model.rng.values())
+
+
+def events_columns(events: pd.DataFrame, start: pd.Timestamp) -> tuple:
+    """The arguments the model hands to :func:`simlib.model.events_frame`, read back from the
+    events table it built (already in time order)."""
+    return (start, events["group_id"].iloc[0], ((events["ts"] - start) // pd.Timedelta(seconds=1)).to_numpy(),
+            events["member_id"].cat.codes.to_numpy(), events["member_id"].cat.categories.to_numpy(),
+            events["event"].cat.codes.to_numpy(), events["ref_id"].cat.codes.to_numpy(),
+            list(events["ref_id"].cat.categories), events["amount"].to_numpy())
 
 
 def measure_floor(members: int, days: int, repeats: int) -> dict[str, Any]:
@@ -432,21 +441,10 @@ def measure_floor(members: int, days: int, repeats: int) -> dict[str, Any]:
             env.process(waiting(steps // processes, days / (steps // processes + 1)))
         env.run(until=days)
 
-    start = pd.Timestamp(params.simulation.start_date, tz=TZ)
-    seconds = np.sort(np.round((events["ts"] - start).dt.total_seconds().to_numpy()).astype(np.int64))
-    member_codes, member_ids = events["member_id"].cat.codes.to_numpy(), list(events["member_id"].cat.categories)
-    event_codes, event_names = events["event"].cat.codes.to_numpy(), list(events["event"].cat.categories)
-    ref_codes, ref_names = events["ref_id"].cat.codes.to_numpy(), list(events["ref_id"].cat.categories)
-    amount = events["amount"].to_numpy()
+    columns = events_columns(events, pd.Timestamp(params.simulation.start_date, tz=TZ))
 
     def events_table() -> None:
-        pd.DataFrame({
-            "ts": start + pd.to_timedelta(seconds, unit="s"), "group_id": "g1",
-            "member_id": pd.Categorical.from_codes(member_codes, categories=member_ids, validate=False),
-            "event": pd.Categorical.from_codes(event_codes, categories=event_names, validate=False),
-            "ref_id": pd.Categorical.from_codes(ref_codes, categories=ref_names, validate=False),
-            "amount": amount,
-        })
+        events_frame(*columns)
 
     parts = {"random_draws_seconds": _median_time(replay_draws, repeats),
              "empty_calendar_seconds": _median_time(empty_calendar, repeats),

@@ -824,16 +824,8 @@ class GroupModel:
         seconds = np.round(ts * 86400).astype(np.int64)
         order = chronological_order(seconds)
         ref_codes, ref_labels = self.ref_ids(ref_kind, ref)
-        events = pd.DataFrame({
-            "ts": start + pd.to_timedelta(seconds[order], unit="s"),
-            "group_id": self.group_id,
-            # Categorical ids: the same strings as members.member_id, without building 100k strings.
-            # (validate=False: the codes are in range by construction; checking 200k of them three times costs.)
-            "member_id": pd.Categorical.from_codes(member[order], categories=member_ids, validate=False),
-            "event": pd.Categorical.from_codes(codes[order], categories=EVENT_TYPES, validate=False),
-            "ref_id": pd.Categorical.from_codes(ref_codes[order], categories=ref_labels, validate=False),
-            "amount": amount[order],
-        })
+        events = events_frame(start, self.group_id, seconds[order], member[order], member_ids, codes[order],
+                              ref_codes[order], ref_labels, amount[order])
         posts_array = np.array(self.posts, dtype=float).reshape(-1, 4)
         posts = pd.DataFrame({
             "post_id": pd.array(np.char.add("p", posts_array[:, 0].astype(int).astype(str)), dtype="string"),
@@ -928,11 +920,32 @@ def chronological_order(seconds: np.ndarray) -> np.ndarray:
     return key & ((1 << position_bits) - 1)
 
 
-def run_replication(params: Params, seed: int, replication: int) -> RunResult:
-    """Run replication ``replication`` of ``params`` with the master ``seed``.
+def events_frame(start: pd.Timestamp, group_id: str, seconds: np.ndarray, member: np.ndarray, member_ids: np.ndarray,
+                 codes: np.ndarray, ref_codes: np.ndarray, ref_labels: list[str], amount: np.ndarray) -> pd.DataFrame:
+    """The events table from its columns, already in time order: ``seconds`` after ``start``,
+    member, event and ref_id as categorical codes (-1 for none) into ``member_ids``,
+    :data:`EVENT_TYPES` and ``ref_labels``."""
+    return pd.DataFrame({
+        "ts": start + pd.to_timedelta(seconds, unit="s"),
+        "group_id": group_id,
+        # Categorical ids: the same strings as members.member_id, without building 100k strings.
+        # (validate=False: the codes are in range by construction; checking 200k of them three times costs.)
+        "member_id": pd.Categorical.from_codes(member, categories=member_ids, validate=False),
+        "event": pd.Categorical.from_codes(codes, categories=EVENT_TYPES, validate=False),
+        "ref_id": pd.Categorical.from_codes(ref_codes, categories=ref_labels, validate=False),
+        "amount": amount,
+    })
+
+
+def replication_model(params: Params, seed: int, replication: int) -> GroupModel:
+    """The model of replication ``replication`` of ``params`` with the master ``seed``, not yet run.
 
     The replication's seed sequence depends only on (seed, replication), never on the
     scenario, so scenarios run with the same seed share their random streams.
     """
-    sequence = np.random.SeedSequence(seed, spawn_key=(replication,))
-    return GroupModel(params, sequence, replication).run()
+    return GroupModel(params, np.random.SeedSequence(seed, spawn_key=(replication,)), replication)
+
+
+def run_replication(params: Params, seed: int, replication: int) -> RunResult:
+    """Run replication ``replication`` of ``params`` with the master ``seed`` (see :func:`replication_model`)."""
+    return replication_model(params, seed, replication).run()

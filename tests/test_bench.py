@@ -77,7 +77,8 @@ def test_floor_records_the_run_without_changing_it():
     """The floor's recording wrappers pass every draw through: the run is the plain one."""
     import pandas as pd
 
-    from simlib.model import run_replication
+    from simlib import schema
+    from simlib.model import events_frame, run_replication
 
     params = bench.benchmark_params(40, 30)
     recorded, calls, steps, values = bench.recorded_replication(params, bench.SEED)
@@ -85,4 +86,8 @@ def test_floor_records_the_run_without_changing_it():
     for name, table in plain.tables.items():
         pd.testing.assert_frame_equal(recorded.tables[name], table)
     pd.testing.assert_frame_equal(recorded.daily, plain.daily)
+    # The floor's events table is built by the model's own function from the same columns.
+    start = pd.Timestamp(params.simulation.start_date, tz=schema.TZ)
+    rebuilt = events_frame(*bench.events_columns(plain.tables["events"], start))
+    pd.testing.assert_frame_equal(rebuilt, plain.tables["events"].reset_index(drop=True))
     assert steps > 30 and values >= len(calls) > 30  # at least the daily close and the day's chat and exit draws

@@ -25,6 +25,8 @@ untimed warm-up — because the machine is shared and noisy):
 
 Each figure is measured in a forked child process, so its peak resident set size (``ru_maxrss``
 of ``resource.getrusage``) belongs to that phase alone and earlier phases leave no noise.
+The references and the recorded replication behind the floor are computed in
+:mod:`simlib.bench_references`; this module times them and reports.
 ``--profile`` prints the top functions of one replication under cProfile; ``--json PATH``
 writes every figure; ``--quick`` is a smoke run with tiny sizes (targets then do not apply).
 """
@@ -50,11 +52,12 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from simlib import tiering
-from simlib.model import events_frame, replication_model, run_replication
+from simlib.bench_references import events_columns, naive_reference, numpy_limit, recorded_replication
+from simlib.eventlog import events_frame
+from simlib.model import run_replication
 from simlib.params import Params, load_scenario
 from simlib.runner import summarize, sweep
-from simlib.schema import TIERS, TZ
+from simlib.schema import TZ
 
 SEED = 20261125
 MIB = 1024 * 1024
@@ -221,73 +224,13 @@ def profile_replication(members: int, days: int, top: int = 10) -> dict[str, Any
     entries = []
     for (filename, line, name), (primitive_calls, calls, tottime, cumtime, _callers) in rows:
         short = filename.split("site-packages/")[-1].split("/work/main/")[-1]
-        entries.append({"function": f"{short}:{line}({name})", "ncalls": calls, "primitive_calls": primitive_calls,
-                        "tottime": tottime, "cumtime": cumtime, "share_of_total": tottime / total if total else math.nan})
+        entries.append({"function": f"{short}:{line}({name})", "ncalls": calls,
+                        "primitive_calls": primitive_calls, "tottime": tottime, "cumtime": cumtime,
+                        "share_of_total": tottime / total if total else math.nan})
     return {"total_seconds": total, "top": entries}
 
 
-# --------------------------------------------------------------------------- reference (a): naive
-
-
-NAIVE_PURCHASE_RATE = 0.01  # purchases per member per day, for the 90-day window
-
-
-def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[str, Any]:
-    """One SimPy process per member waking daily — the engine's daily close, per member.
-
-    Each member draws the day's interactions (Poisson at its own rate), updates its running
-    7-day and 90-day windows, is classified with :func:`simlib.tiering.classify` on 1-element
-    arrays (the same rules), drifts its interest and draws its exit; a leaver's seat is taken
-    by a newcomer at once, as arrivals keep the engine's full group full.
-    """
-    rules, traits = params.tiering.rules, params.members
-    rng = np.random.default_rng(seed)
-    env = simpy.Environment()
-    present = np.zeros(days, dtype=np.int64)
-    tiers = np.zeros((days, len(TIERS)), dtype=np.int64)
-    drift = math.exp(-1 / traits.interest_drift_days)
-    sigma = traits.engagement_sigma
-    active_window, loyal_window = rules.active_window_days, rules.loyal_window_days
-
-    def member():
-        engagement = rng.lognormal(-sigma**2 / 2, sigma)
-        join_day = -int(rng.integers(30, 365))
-        interest = traits.interest_floor + (1 - traits.interest_floor) * rng.random()
-        last_interaction = -int(rng.geometric(0.15))
-        messages_total = 1 + int(rng.poisson(20))
-        ring_a, ring_l = [0] * active_window, [0] * loyal_window
-        window_a = window_l = 0
-        yield env.timeout(1 - 1e-6)  # the close of day 0
-        for day in range(days):
-            count = int(rng.poisson(traits.chat_rate_mean * engagement * interest))
-            bought = int(rng.poisson(NAIVE_PURCHASE_RATE))
-            if count:
-                messages_total += count
-                last_interaction = day
-                interest += traits.content_interest_gain * 0.5
-            slot_a, slot_l = day % active_window, day % loyal_window
-            window_a += count - ring_a[slot_a]
-            window_l += bought - ring_l[slot_l]
-            ring_a[slot_a], ring_l[slot_l] = count, bought
-            tier = int(tiering.classify(
-                np.array([day - join_day]), np.array([messages_total]), np.array([window_a]),
-                np.array([window_l]), np.array([day - last_interaction]), rules,
-            )[0])
-            present[day] += 1
-            tiers[day, tier] += 1
-            hazard = traits.base_exit_hazard * (traits.silent_exit_multiplier if tier == tiering.SILENT else 1.0)
-            if rng.random() < -math.expm1(-hazard):  # leaves; a newcomer takes the seat
-                engagement = rng.lognormal(-sigma**2 / 2, sigma)
-                join_day, last_interaction, messages_total, interest = day + 1, day + 1, 0, 1.0
-                ring_a, ring_l = [0] * active_window, [0] * loyal_window
-                window_a = window_l = 0
-            interest = traits.interest_floor + (interest - traits.interest_floor) * drift
-            yield env.timeout(1.0)
-
-    for _ in range(members):
-        env.process(member())
-    env.run(until=days)
-    return {"member_days": int(present.sum()), "tier_days": tiers.sum(axis=0).tolist()}
+# --------------------------------------------------------------------------- the references
 
 
 def measure_naive(members: int, days: int, repeats: int) -> dict[str, Any]:
@@ -303,40 +246,6 @@ def measure_naive(members: int, days: int, repeats: int) -> dict[str, Any]:
             "member_days": member_days, "member_days_per_second": member_days / seconds}
 
 
-# --------------------------------------------------------------------------- reference (b): NumPy limit
-
-# Daily transitions between potential, active, loyal, silent, regular and left (rows sum to 1).
-# Fixed, plausible figures; a left member's seat goes to a newcomer (potential) the next day.
-MARKOV_STATES = (*TIERS, "left")
-MARKOV_MATRIX = np.array([
-    # potential active loyal  silent regular left
-    [0.850, 0.040, 0.000, 0.000, 0.108, 0.002],  # potential
-    [0.000, 0.900, 0.010, 0.000, 0.089, 0.001],  # active
-    [0.000, 0.020, 0.970, 0.000, 0.009, 0.001],  # loyal
-    [0.000, 0.010, 0.000, 0.960, 0.027, 0.003],  # silent
-    [0.000, 0.030, 0.002, 0.030, 0.937, 0.001],  # regular
-    [1.000, 0.000, 0.000, 0.000, 0.000, 0.000],  # left → a newcomer
-])
-
-
-def numpy_limit(members: int, days: int, seed: int) -> dict[str, Any]:
-    """Vectorized Markov step over all members per day: uniform draws against cumulative rows."""
-    rng = np.random.default_rng(seed)
-    cumulative = np.cumsum(MARKOV_MATRIX, axis=1)
-    cumulative[:, -1] = 1.0  # guard against rounding
-    start = np.cumsum([0.05, 0.15, 0.05, 0.25, 0.50, 0.0])
-    state = np.searchsorted(start, rng.random(members) * start[-1], side="right").astype(np.int64)
-    left = len(MARKOV_STATES) - 1
-    present = np.zeros(days, dtype=np.int64)
-    counts = np.zeros((days, len(MARKOV_STATES)), dtype=np.int64)
-    for day in range(days):
-        draws = rng.random(members)
-        state = (draws[:, None] >= cumulative[state]).sum(axis=1)
-        counts[day] = np.bincount(state, minlength=len(MARKOV_STATES))
-        present[day] = members - counts[day, left]
-    return {"member_days": int(present.sum()), "state_days": counts.sum(axis=0).tolist()}
-
-
 def measure_limit(members: int, days: int, repeats: int) -> dict[str, Any]:
     times, member_days = [], 0
     for repeat in range(max(repeats, 5)):  # cheap: a few more repeats steady the median
@@ -348,29 +257,6 @@ def measure_limit(members: int, days: int, repeats: int) -> dict[str, Any]:
             "member_days": member_days, "member_days_per_second": member_days / seconds}
 
 
-# --------------------------------------------------------------------------- the design's floor
-
-
-class _RecordingGenerator:
-    """Passes every call on to a NumPy ``Generator``, records it (method, args, kwargs) and
-    counts the values drawn."""
-
-    def __init__(self, generator: np.random.Generator, calls: list[tuple]):
-        self._generator, self._calls = generator, calls
-        self.values = 0
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._generator, name)
-
-        def recorded(*args: Any, **kwargs: Any) -> Any:
-            self._calls.append((name, args, kwargs))
-            drawn = method(*args, **kwargs)
-            self.values += int(np.size(drawn))
-            return drawn
-
-        return recorded
-
-
 def _median_time(function: Callable[[], Any], repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -378,34 +264,6 @@ def _median_time(function: Callable[[], Any], repeats: int) -> float:
         function()
         times.append(time.perf_counter() - start)
     return _median(times)
-
-
-def recorded_replication(params: Params, seed: int) -> tuple[Any, list[tuple], int, int]:
-    """Replication 0 of ``params`` as :func:`run_replication` runs it, with every random call
-    recorded and SimPy's steps counted: (result, calls, steps, values drawn)."""
-    model = replication_model(params, seed, 0)
-    calls: list[tuple] = []
-    model.rng = {name: _RecordingGenerator(generator, calls) for name, generator in model.rng.items()}
-    steps = 0
-    step = model.env.step
-
-    def counted_step() -> None:
-        nonlocal steps
-        steps += 1
-        step()
-
-    model.env.step = counted_step  # Environment.run calls self.step()
-    result = model.run()
-    return result, calls, steps, sum(generator.values for generator in model.rng.values())
-
-
-def events_columns(events: pd.DataFrame, start: pd.Timestamp) -> tuple:
-    """The arguments the model hands to :func:`simlib.model.events_frame`, read back from the
-    events table it built (already in time order)."""
-    return (start, events["group_id"].iloc[0], ((events["ts"] - start) // pd.Timedelta(seconds=1)).to_numpy(),
-            events["member_id"].cat.codes.to_numpy(), events["member_id"].cat.categories.to_numpy(),
-            events["event"].cat.codes.to_numpy(), events["ref_id"].cat.codes.to_numpy(),
-            list(events["ref_id"].cat.categories), events["amount"].to_numpy())
 
 
 def measure_floor(members: int, days: int, repeats: int) -> dict[str, Any]:
@@ -493,7 +351,8 @@ def measure_sweep(sizes: Sizes) -> dict[str, Any]:
 
     def timed(workers: int) -> tuple[float, int]:
         start = time.perf_counter()
-        results = sweep(scenarios, base=base, replications=sizes.sweep_replications, seed=SEED, workers=workers)
+        results = sweep(scenarios, base=base, replications=sizes.sweep_replications, seed=SEED,
+                        workers=workers)
         seconds = time.perf_counter() - start
         member_days = int(sum(result.daily["present"].sum() for result in results.values()))
         if sum(result.replications for result in results.values()) != runs:
@@ -538,12 +397,14 @@ def check_targets(figures: dict[str, Any], applicable: bool) -> list[dict[str, A
     rows = []
     for key, text, check in TARGETS:
         value = _lookup(figures, key)
-        rows.append({"figure": key, "value": value, "target": text, "met": bool(check(value)) if applicable else None})
+        met = bool(check(value)) if applicable else None
+        rows.append({"figure": key, "value": value, "target": text, "met": met})
     return rows
 
 
 def format_table(figures: dict[str, Any]) -> str:
-    engine, naive, limit, ratios, floor, sweep_ = (figures[k] for k in ("engine", "naive", "limit", "ratios", "floor", "sweep"))
+    sections = ("engine", "naive", "limit", "ratios", "floor", "sweep")
+    engine, naive, limit, ratios, floor, sweep_ = (figures[k] for k in sections)
     met = {row["figure"]: row for row in figures["targets"]}
 
     def status(key: str | None) -> tuple[str, str]:
@@ -553,37 +414,49 @@ def format_table(figures: dict[str, Any]) -> str:
         return row["target"], "n/a" if row["met"] is None else ("yes" if row["met"] else "NO")
 
     size = f"{engine['members']} members × {engine['days']} days"
-    sweep_size = (f"{sweep_['scenarios']} scenarios × {sweep_['replications']} reps × {sweep_['members']} members"
-                  f" × {sweep_['days']} days")
+    sweep_size = (f"{sweep_['scenarios']} scenarios × {sweep_['replications']} reps"
+                  f" × {sweep_['members']} members × {sweep_['days']} days")
     rows = [
-        (f"engine ({size}): replication wall time", f"{engine['replication_seconds']:.3f} s", "engine.replication_seconds"),
-        (f"engine: fastest of the {engine['repeats']} replications", f"{min(engine['replication_seconds_all']):.3f} s", None),
+        (f"engine ({size}): replication wall time", f"{engine['replication_seconds']:.3f} s",
+         "engine.replication_seconds"),
+        (f"engine: fastest of the {engine['repeats']} replications",
+         f"{min(engine['replication_seconds_all']):.3f} s", None),
         ("engine: KPI summary (runner.summarize)", f"{engine['summary_seconds']:.3f} s", None),
         ("engine: member-days / s", f"{engine['member_days_per_second']:,.0f}", None),
-        ("engine: member-days / s incl. summary", f"{engine['member_days_per_second_with_summary']:,.0f}", None),
+        ("engine: member-days / s incl. summary", f"{engine['member_days_per_second_with_summary']:,.0f}",
+         None),
         ("engine: peak RSS (MiB)", f"{engine['peak_rss_mib']:.0f}", None),
-        (f"naive per-member SimPy ({naive['members']} × {naive['days']}): wall time", f"{naive['seconds']:.3f} s", None),
+        (f"naive per-member SimPy ({naive['members']} × {naive['days']}): wall time",
+         f"{naive['seconds']:.3f} s", None),
         ("naive: member-days / s", f"{naive['member_days_per_second']:,.0f}", None),
         ("naive: peak RSS (MiB)", f"{naive['peak_rss_mib']:.0f}", None),
-        (f"NumPy Markov limit ({limit['members']} × {limit['days']}): wall time", f"{limit['seconds']:.4f} s", None),
+        (f"NumPy Markov limit ({limit['members']} × {limit['days']}): wall time", f"{limit['seconds']:.4f} s",
+         None),
         ("limit: member-days / s", f"{limit['member_days_per_second']:,.0f}", None),
         ("limit: peak RSS (MiB)", f"{limit['peak_rss_mib']:.0f}", None),
-        ("ratio engine / naive (member-days/s)", f"{ratios['engine_over_naive']:.1f}×", "ratios.engine_over_naive"),
-        ("ratio engine / limit (member-days/s)", f"{ratios['engine_over_limit']:.3f}", "ratios.engine_over_limit"),
-        (f"floor: the random draws alone ({floor['random_calls']:,} calls, {floor['random_values']:,} values)",
+        ("ratio engine / naive (member-days/s)", f"{ratios['engine_over_naive']:.1f}×",
+         "ratios.engine_over_naive"),
+        ("ratio engine / limit (member-days/s)", f"{ratios['engine_over_limit']:.3f}",
+         "ratios.engine_over_limit"),
+        (f"floor: the random draws alone ({floor['random_calls']:,} calls,"
+         f" {floor['random_values']:,} values)",
          f"{floor['random_draws_seconds']:.3f} s", None),
-        (f"floor: an empty SimPy calendar of the same {floor['simpy_steps']:,} steps", f"{floor['empty_calendar_seconds']:.3f} s", None),
-        (f"floor: the events table ({floor['event_rows']:,} rows) from sorted arrays", f"{floor['events_table_seconds']:.3f} s", None),
+        (f"floor: an empty SimPy calendar of the same {floor['simpy_steps']:,} steps",
+         f"{floor['empty_calendar_seconds']:.3f} s", None),
+        (f"floor: the events table ({floor['event_rows']:,} rows) from sorted arrays",
+         f"{floor['events_table_seconds']:.3f} s", None),
         ("floor: sum, before any model logic", f"{floor['floor_seconds']:.3f} s", None),
         ("engine time the limit target allows (its member-days at 0.25 × limit)",
          f"{floor['engine_seconds_allowed_by_limit_target']:.3f} s", None),
         ("model logic: now (replication − floor) / allowed by that target",
          f"{floor['logic_seconds_now']:.3f} / {floor['logic_seconds_allowed']:.3f} s", None),
-        (f"sweep ({sweep_size}): {sweep_['workers']} workers", f"{sweep_['parallel_seconds']:.1f} s", "sweep.parallel_seconds"),
+        (f"sweep ({sweep_size}): {sweep_['workers']} workers", f"{sweep_['parallel_seconds']:.1f} s",
+         "sweep.parallel_seconds"),
         ("sweep: 1 worker", f"{sweep_['serial_seconds']:.1f} s", None),
         ("sweep: speed-up", f"{sweep_['speedup']:.2f}×", "sweep.speedup"),
         ("sweep: member-days / s", f"{sweep_['member_days_per_second']:,.0f}", None),
-        (f"machine: speed-up of {sweep_['workers']} pure-Python loops (cores free)", f"{sweep_['machine_parallel_capacity']:.2f}×", None),
+        (f"machine: speed-up of {sweep_['workers']} pure-Python loops (cores free)",
+         f"{sweep_['machine_parallel_capacity']:.2f}×", None),
         ("sweep: peak RSS of any process (MiB)", f"{sweep_['peak_rss_mib']:.0f}", "sweep.peak_rss_mib"),
     ]
     lines = [(name, value, *status(key)) for name, value, key in rows]
@@ -592,7 +465,8 @@ def format_table(figures: dict[str, Any]) -> str:
     out = ["  ".join(text.ljust(width) for text, width in zip(header, widths, strict=True)),
            "  ".join("-" * width for width in widths)]
     for line in lines:
-        out.append("  ".join([line[0].ljust(widths[0]), line[1].rjust(widths[1]), line[2].ljust(widths[2]), line[3]]).rstrip())
+        cells = [line[0].ljust(widths[0]), line[1].rjust(widths[1]), line[2].ljust(widths[2]), line[3]]
+        out.append("  ".join(cells).rstrip())
     return "\n".join(out)
 
 
@@ -601,23 +475,25 @@ def format_table(figures: dict[str, Any]) -> str:
 
 def run(sizes: Sizes, *, profile: bool = False, quick: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
-    figures: dict[str, Any] = {"config": {**asdict(sizes), "quick": quick, "seed": SEED, "python": sys.version.split()[0],
-                                          "activities": [a["type"] for a in ALL_ACTIVITIES],
-                                          "commercial_posts_per_week": ALL_COMMERCIAL,
-                                          "sweep_scenarios": list(SWEEP_SCENARIOS)[: sizes.sweep_scenarios]}}
+    config = {**asdict(sizes), "quick": quick, "seed": SEED, "python": sys.version.split()[0],
+              "activities": [a["type"] for a in ALL_ACTIVITIES], "commercial_posts_per_week": ALL_COMMERCIAL,
+              "sweep_scenarios": list(SWEEP_SCENARIOS)[: sizes.sweep_scenarios]}
+    figures: dict[str, Any] = {"config": config}
     figures["engine"] = _in_child(measure_engine, sizes.members, sizes.days, sizes.repeats)
     figures["naive"] = _in_child(measure_naive, sizes.members, sizes.days, sizes.repeats)
     figures["limit"] = _in_child(measure_limit, sizes.members, sizes.days, sizes.repeats)
+    engine_speed = figures["engine"]["member_days_per_second"]
     figures["ratios"] = {
-        "engine_over_naive": figures["engine"]["member_days_per_second"] / figures["naive"]["member_days_per_second"],
-        "engine_over_limit": figures["engine"]["member_days_per_second"] / figures["limit"]["member_days_per_second"],
+        "engine_over_naive": engine_speed / figures["naive"]["member_days_per_second"],
+        "engine_over_limit": engine_speed / figures["limit"]["member_days_per_second"],
     }
     figures["floor"] = _in_child(measure_floor, sizes.members, sizes.days, sizes.repeats)
     # The engine time the limit target allows, and what that leaves for the model's own logic.
-    allowed = figures["limit"]["seconds"] * figures["engine"]["member_days"] / figures["limit"]["member_days"] / 0.25
-    figures["floor"]["engine_seconds_allowed_by_limit_target"] = allowed
-    figures["floor"]["logic_seconds_allowed"] = allowed - figures["floor"]["floor_seconds"]
-    figures["floor"]["logic_seconds_now"] = figures["engine"]["replication_seconds"] - figures["floor"]["floor_seconds"]
+    floor, limit = figures["floor"], figures["limit"]
+    allowed = limit["seconds"] * figures["engine"]["member_days"] / limit["member_days"] / 0.25
+    floor["engine_seconds_allowed_by_limit_target"] = allowed
+    floor["logic_seconds_allowed"] = allowed - floor["floor_seconds"]
+    floor["logic_seconds_now"] = figures["engine"]["replication_seconds"] - floor["floor_seconds"]
     figures["sweep"] = _in_child(measure_sweep, sizes)
     if profile:
         figures["profile"] = _in_child(profile_replication, sizes.members, sizes.days)
@@ -636,25 +512,29 @@ def _scale(sizes: Sizes) -> tuple:
 
 def format_profile(profile: dict[str, Any]) -> str:
     entries = profile["top"]
-    lines = [f"cProfile total {profile['total_seconds']:.3f} s", f"{'tottime':>9} {'share':>6} {'cumtime':>9} {'ncalls':>8}  function"]
+    lines = [f"cProfile total {profile['total_seconds']:.3f} s",
+             f"{'tottime':>9} {'share':>6} {'cumtime':>9} {'ncalls':>8}  function"]
     for entry in entries:
-        lines.append(f"{entry['tottime']:9.3f} {entry['share_of_total']:6.1%} {entry['cumtime']:9.3f} {entry['ncalls']:8d}  {entry['function']}")
+        lines.append(f"{entry['tottime']:9.3f} {entry['share_of_total']:6.1%} {entry['cumtime']:9.3f}"
+                     f" {entry['ncalls']:8d}  {entry['function']}")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simlib.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run with tiny sizes (targets do not apply)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run with tiny sizes (targets do not apply)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure as JSON to PATH")
-    parser.add_argument("--profile", action="store_true", help="cProfile one replication and print the top 10 functions")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile one replication and print the top 10 functions")
     parser.add_argument("--repeats", type=int, help="repeats of each single-run figure (median reported)")
     parser.add_argument("--sweep-repeats", type=int, help="repeats of each sweep timing (median reported)")
     parser.add_argument("--workers", type=int, help="workers of the parallel sweep (default 2)")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    changes = {name: value for name, value in (("repeats", args.repeats), ("sweep_repeats", args.sweep_repeats),
-                                               ("workers", args.workers)) if value is not None}
+    given = (("repeats", args.repeats), ("sweep_repeats", args.sweep_repeats), ("workers", args.workers))
+    changes = {name: value for name, value in given if value is not None}
     if changes:
         sizes = Sizes(**{**asdict(sizes), **changes})
     figures = run(sizes, profile=args.profile, quick=args.quick)
@@ -664,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         print("\n(quick smoke run: tiny sizes, so the targets do not apply)")
     if "profile" in figures:
-        print(f"\nTop 10 functions by own time, one replication ({sizes.members} members × {sizes.days} days):")
+        print(f"\nTop 10 functions by own time, one replication"
+              f" ({sizes.members} members × {sizes.days} days):")
         print(format_profile(figures["profile"]))
     print(f"\nbenchmark wall time: {figures['bench_seconds']:.1f} s")
     if args.json:

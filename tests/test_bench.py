@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from simlib import bench
+from simlib import bench, bench_references
 
 FIGURES = (
     "replication wall time", "KPI summary", "engine: member-days / s", "engine: peak RSS",
@@ -30,7 +30,8 @@ def test_quick_run_prints_every_figure_and_writes_json(tmp_path, capsys):
     assert "met?" in out and "quick smoke run" in out
 
     figures = json.loads(path.read_text(encoding="utf-8"))
-    assert {"config", "engine", "naive", "limit", "ratios", "sweep", "targets", "all_targets_met"} <= set(figures)
+    sections = {"config", "engine", "naive", "limit", "ratios", "sweep", "targets", "all_targets_met"}
+    assert sections <= set(figures)
     assert {"replication_seconds", "summary_seconds", "member_days", "member_days_per_second",
             "peak_rss_mib"} <= set(figures["engine"])
     for reference in ("naive", "limit"):
@@ -56,9 +57,9 @@ def test_quick_run_prints_every_figure_and_writes_json(tmp_path, capsys):
 
 def test_naive_and_limit_references_count_member_days():
     params = bench.benchmark_params(12, 9)
-    naive = bench.naive_reference(params, 12, 9, seed=1)
+    naive = bench_references.naive_reference(params, 12, 9, seed=1)
     assert naive["member_days"] == 12 * 9 and sum(naive["tier_days"]) == 12 * 9
-    limit = bench.numpy_limit(12, 9, seed=1)
+    limit = bench_references.numpy_limit(12, 9, seed=1)
     assert sum(limit["state_days"]) == 12 * 9
     assert 0 < limit["member_days"] <= 12 * 9
 
@@ -69,7 +70,8 @@ def test_benchmark_params_switch_every_dimension_on():
     assert params.simulation.days == 365
     assert params.tiering.enabled and params.risk.controls and params.risk.warning_system
     assert params.automation.level == 0.5
-    assert {entry.type for entry in params.activities.schedule} == {"checkin", "referral_lottery", "live_flash_sale", "ugc"}
+    activity_types = {entry.type for entry in params.activities.schedule}
+    assert activity_types == {"checkin", "referral_lottery", "live_flash_sale", "ugc"}
     assert all(rate > 0 for rate in params.monetization.commercial_posts_per_week.values())
 
 
@@ -78,16 +80,18 @@ def test_floor_records_the_run_without_changing_it():
     import pandas as pd
 
     from simlib import schema
-    from simlib.model import events_frame, run_replication
+    from simlib.eventlog import events_frame
+    from simlib.model import run_replication
 
     params = bench.benchmark_params(40, 30)
-    recorded, calls, steps, values = bench.recorded_replication(params, bench.SEED)
+    recorded, calls, steps, values = bench_references.recorded_replication(params, bench.SEED)
     plain = run_replication(params, bench.SEED, 0)
     for name, table in plain.tables.items():
         pd.testing.assert_frame_equal(recorded.tables[name], table)
     pd.testing.assert_frame_equal(recorded.daily, plain.daily)
     # The floor's events table is built by the model's own function from the same columns.
     start = pd.Timestamp(params.simulation.start_date, tz=schema.TZ)
-    rebuilt = events_frame(*bench.events_columns(plain.tables["events"], start))
+    rebuilt = events_frame(*bench_references.events_columns(plain.tables["events"], start))
     pd.testing.assert_frame_equal(rebuilt, plain.tables["events"].reset_index(drop=True))
-    assert steps > 30 and values >= len(calls) > 30  # at least the daily close and the day's chat and exit draws
+    # At least the daily close and the day's chat and exit draws.
+    assert steps > 30 and values >= len(calls) > 30

@@ -2,24 +2,18 @@
 the plain formulation it replaces (closed forms, stable sorts, pandas group-bys)."""
 
 import math
+import pkgutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from simlib import kernels, metrics, schema, tiering
+from simlib import kernels, metrics, processes, schema, tiering
 from simlib.agents import CHANNEL_CODES, Members
-from simlib.model import (
-    EVENT_CODE,
-    REF_MEMBER,
-    REF_NONE,
-    REF_POST,
-    EventLog,
-    GroupModel,
-    chronological_order,
-    run_replication,
-)
-from simlib.params import load_scenario
+from simlib.eventlog import EVENT_CODE, REF_MEMBER, REF_NONE, REF_POST, EventLog, chronological_order
+from simlib.model import GroupModel, run_replication
+from simlib.params import load_defaults, load_scenario
+from simlib.processes.arrivals import seed_initial_members
 from simlib.runner import window
 
 
@@ -36,7 +30,8 @@ def smoke_run(smoke):
 def test_chronological_order_is_a_stable_sort_of_the_seconds():
     rng = np.random.default_rng(3)
     # Many events share a second (ties must keep log order), some lie before day 0.
-    days = np.round(rng.uniform(-30, 60, 50_000) * 86400 / 7) * 7 / 86400 + rng.uniform(0, 0.4, 50_000) / 86400
+    days = (np.round(rng.uniform(-30, 60, 50_000) * 86400 / 7) * 7 / 86400
+            + rng.uniform(0, 0.4, 50_000) / 86400)
     seconds = np.round(days * 86400).astype(np.int64)
     np.testing.assert_array_equal(chronological_order(seconds), np.argsort(seconds, kind="stable"))
     assert chronological_order(np.empty(0, dtype=np.int64)).size == 0
@@ -53,13 +48,15 @@ def test_event_log_spreads_chunk_values_and_keeps_single_events():
     log.add("join", np.array([0.5]), np.array([10]), REF_MEMBER, np.array([3]))
     log.add("message", np.empty(0), np.empty(0, dtype=np.int64))  # empty chunks are dropped
     codes, ts, member, ref_kind, ref, amount = log.arrays()
-    np.testing.assert_array_equal(codes, [EVENT_CODE[e] for e in ["open"] * 2 + ["intervention"] * 3 + ["answer", "join"]])
+    kinds = ["open"] * 2 + ["intervention"] * 3 + ["answer", "join"]
+    np.testing.assert_array_equal(codes, [EVENT_CODE[e] for e in kinds])
     np.testing.assert_allclose(ts, [0.1, 0.2, 0.3, 0.3, 0.3, 0.4, 0.5])
     np.testing.assert_array_equal(member, [3, 4, 5, 6, 8, 9, 10])
     np.testing.assert_array_equal(ref_kind, [REF_POST] * 2 + [REF_NONE] * 3 + [REF_MEMBER] * 2)
     np.testing.assert_array_equal(ref, [7, 7, -1, -1, -1, -1, 3])
     np.testing.assert_array_equal(np.isnan(amount), [False, False, True, True, True, True, True])
-    assert [array.dtype for array in (codes, ts, member, ref_kind, ref, amount)] == [np.int8, float, np.int64, np.int8, np.int64, float]
+    dtypes = [array.dtype for array in (codes, ts, member, ref_kind, ref, amount)]
+    assert dtypes == [np.int8, float, np.int64, np.int8, np.int64, float]
     assert all(array.size == 0 for array in EventLog().arrays())
 
 
@@ -74,7 +71,8 @@ def test_novelty_decays_as_exp_of_age_and_boosts_end_after_their_day(smoke):
         novelty = 1 + boost * math.exp(-day / days)
         expected = [novelty * (1.5 if day <= 2 else 1.0), novelty, novelty]
         np.testing.assert_allclose(members.interest_multiplier(rows), expected, rtol=1e-12)
-        members.end_of_day(day, math.exp(-1 / days), interest_floor=1.0, interest_drift=0.5)  # interest stays 1
+        # (interest stays 1)
+        members.end_of_day(day, math.exp(-1 / days), interest_floor=1.0, interest_drift=0.5)
 
 
 def test_interest_relaxes_geometrically_to_its_floor_and_daily_counts_reset(smoke):
@@ -86,13 +84,14 @@ def test_interest_relaxes_geometrically_to_its_floor_and_daily_counts_reset(smok
     floor, drift = 0.3, math.exp(-1 / 20)
     for _ in range(10):
         members.end_of_day(0, 1.0, interest_floor=floor, interest_drift=drift)
-    np.testing.assert_allclose(members.interest[rows], floor + (np.array([2.0, 0.1]) - floor) * drift**10, rtol=1e-12)
+    expected = floor + (np.array([2.0, 0.1]) - floor) * drift**10
+    np.testing.assert_allclose(members.interest[rows], expected, rtol=1e-12)
     np.testing.assert_array_equal(members.today_interactions[rows], 0)
 
 
 def test_repeated_members_count_each_interaction(smoke):
     model = GroupModel(smoke, np.random.SeedSequence(1))
-    model.seed_initial_members()
+    seed_initial_members(model)
     before = model.members.today_interactions[:3].copy()
     interest_before = model.members.interest[:3].copy()
     model.record_interactions(np.array([0, 1, 1, 2, 2, 2]), interest_gain=0.25)
@@ -104,10 +103,14 @@ def test_repeated_members_count_each_interaction(smoke):
 
 def test_day_index_matches_timedelta_floor_division():
     start = pd.Timestamp("2026-01-05", tz=schema.TZ)
-    ts = pd.Series(pd.to_datetime(["2026-01-04 23:59:59", "2026-01-05 00:00:00", "2026-01-07 12:00:00", None, "2026-03-01 00:00:01"]).tz_localize(schema.TZ))
+    stamps = [
+        "2026-01-04 23:59:59", "2026-01-05 00:00:00", "2026-01-07 12:00:00", None, "2026-03-01 00:00:01",
+    ]
+    ts = pd.Series(pd.to_datetime(stamps).tz_localize(schema.TZ))
     reference = ((ts - start) // pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
     np.testing.assert_array_equal(metrics._day_index(ts, start), reference)
-    np.testing.assert_array_equal(metrics._day_index(ts.astype("datetime64[s, Asia/Shanghai]"), start), reference)
+    in_seconds = ts.astype("datetime64[s, Asia/Shanghai]")
+    np.testing.assert_array_equal(metrics._day_index(in_seconds, start), reference)
     naive = ts.dt.tz_localize(None)
     np.testing.assert_array_equal(metrics._day_index(naive, start.tz_localize(None)), reference)
 
@@ -125,7 +128,8 @@ def test_event_counts_and_activity_participation_match_plain_pandas(smoke, smoke
     joins = events[(events["event"] == "activity_join") & (events["ts"] >= start) & (events["ts"] < end)]
     assert len(joins) > 0
     grouped = (joins.assign(activity=joins["ref_id"].astype(str), member=joins["member_id"].astype(str))
-               .groupby("activity").agg(first_ts=("ts", "min"), participants=("member", "nunique")).reset_index())
+               .groupby("activity").agg(first_ts=("ts", "min"), participants=("member", "nunique"))
+               .reset_index())
     table = metrics.activity_participation(tables, start, end)
     assert table["activity"].tolist() == grouped["activity"].tolist()
     assert table["participants"].tolist() == grouped["participants"].tolist()
@@ -173,14 +177,17 @@ def test_compiled_tiers_follow_the_rules_in_priority_order(smoke):
     # The plain formulation: assign from the lowest priority up, so higher rules overwrite.
     expected = np.full(n, tiering.REGULAR)
     expected[days_since_interaction >= rules.silent_min_days] = tiering.SILENT
-    expected[(days_since_join < rules.potential_max_days) & (messages_total <= rules.potential_max_messages)] = tiering.POTENTIAL
+    newcomer = (days_since_join < rules.potential_max_days) & (messages_total <= rules.potential_max_messages)
+    expected[newcomer] = tiering.POTENTIAL
     expected[interactions >= rules.active_min_interactions] = tiering.ACTIVE
     expected[purchases >= rules.loyal_min_purchases] = tiering.LOYAL
-    tiers = tiering.classify(days_since_join, messages_total, interactions, purchases, days_since_interaction, rules)
+    tiers = tiering.classify(days_since_join, messages_total, interactions, purchases, days_since_interaction,
+                             rules)
     np.testing.assert_array_equal(tiers, expected)
     assert set(np.unique(tiers)) == set(range(len(schema.TIERS)))  # every rule was exercised
     with pytest.raises(ValueError, match="differ in length"):
-        tiering.classify(days_since_join, messages_total[:-1], interactions, purchases, days_since_interaction, rules)
+        tiering.classify(days_since_join, messages_total[:-1], interactions, purchases,
+                         days_since_interaction, rules)
 
 
 def test_leavers_apply_complaints_and_the_commercial_share_to_the_right_members():
@@ -190,9 +197,18 @@ def test_leavers_apply_complaints_and_the_commercial_share_to_the_right_members(
     silent_factor = np.ones(len(schema.TIERS))
     ad_tolerance = np.array([0.0] * 9 + [0.5])
     draws = np.full(4, 0.15)  # above the static hazard 0.1: nobody leaves unless something raises it
-    leaving = kernels.leavers(rows, draws, static, tier, silent_factor, np.array([4, 7]), 2.0, 0.0, 0.3, ad_tolerance)
+    leaving = kernels.leavers(rows, draws, static, tier, silent_factor, np.array([4, 7]), 2.0, 0.0, 0.3,
+                              ad_tolerance)
     np.testing.assert_array_equal(leaving, [4])  # 7 complained but is not in rows
     # A commercial share 0.3 above a tolerance of 0 multiplies the hazard by exp(slope × 0.3).
     slope = math.log(1.6) / 0.3
-    leaving = kernels.leavers(rows, draws, static, tier, silent_factor, np.empty(0, dtype=np.int64), 2.0, slope, 0.3, ad_tolerance)
+    nobody = np.empty(0, dtype=np.int64)
+    leaving = kernels.leavers(rows, draws, static, tier, silent_factor, nobody, 2.0, slope, 0.3, ad_tolerance)
     np.testing.assert_array_equal(leaving, [2, 4, 5])  # member 9 tolerates 0.5 > 0.3
+
+
+def test_each_process_module_is_named_after_a_params_block():
+    # "Where is X simulated?" has the same answer as its params block, notebook and analysis module.
+    modules = {module.name for module in pkgutil.iter_modules(processes.__path__)}
+    assert {"arrivals", "content", "monetization", "activities", "monitoring", "tiering", "risk"} <= modules
+    assert modules <= set(load_defaults())

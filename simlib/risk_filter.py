@@ -24,9 +24,9 @@ from pathlib import Path
 
 import ahocorasick
 import pandas as pd
-import yaml
 
 from simlib.stats import ProportionCI, proportion_ci
+from simlib.yaml_io import load_text
 
 PII_CATEGORY = "info_leak"
 LEXICON_RESOURCE = ("simlib", "data/risk/lexicon.yaml")
@@ -137,7 +137,7 @@ def _read_lexicon(path: str | Path | None) -> tuple[dict[str, list[str]], str]:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise LexiconError(f"lexicon file {name!r} does not exist") from None
-    data = yaml.safe_load(text)
+    data = load_text(text, name)  # the strict loader of every YAML input
     if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
         raise LexiconError(f"{name}: expected a mapping with a 'categories' mapping at the top")
     lexicon: dict[str, list[str]] = {}

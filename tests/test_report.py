@@ -1,4 +1,4 @@
-"""Tests of the comparative strategy report (simlib.report + notebooks/strategy_report.ipynb).
+"""Tests of the comparative strategy report (the package simlib.report + notebooks/strategy_report.ipynb).
 
 The batch folders are fixtures written here with made-up per-replication values.
 """
@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from simlib import report
+from simlib.params import ParamsError, load_scenario
 from simlib.results import metric, write_results
 
 matplotlib.use("Agg")
@@ -24,7 +25,7 @@ EVIL_SLUG = "x-script-alert-1-script__0a1b2c"
 EVIL_DESCRIPTION = '<img src=x onerror="alert(2)">'
 EVIL_NOTEBOOK = "09_<svg onload=alert(3)>"  # no "/": it is a folder name
 NOISE = [-0.02, 0.01, 0.0, 0.015, -0.005]  # relative per-replication deviations (same for every scenario)
-THRESHOLDS = dict(report.FALLBACK_HEALTH_THRESHOLDS)
+THRESHOLDS = report.load_health_thresholds()[0]
 T_975_DF4 = 2.7764451051977987  # Student t quantile 0.975 with 4 degrees of freedom (from tables)
 
 HEALTHY = {"messages_per_100_members_per_day": 10.0, "revisit_7d": 0.50, "activity_conversion": 0.30,
@@ -44,7 +45,8 @@ SCENARIOS = {
                 {"description": EVIL_DESCRIPTION}),
 }
 # Net value per member = revenue_per_member − cost / members:
-# baseline 10, tiered 16, evil 12 (eligible); churny 40 (retention below floor), ads_heavy 30 (share rate fails).
+# baseline 10, tiered 16, evil 12 (eligible); churny 40 (retention below floor),
+# ads_heavy 30 (share rate fails).
 EXPECTED_ORDER = ["tiered", EVIL_NAME, "baseline", "churny", "ads_heavy"]
 
 
@@ -54,7 +56,8 @@ def _values(mean: float, scale: float = 1.0) -> list[float]:
 
 def _kpis(overrides: dict[str, float], scale: float = 1.0) -> dict[str, dict]:
     means = {"retention_d90": 0.40, "ltv": 120.0, "roi": 1.5, "exits": 80.0, **HEALTHY, **overrides}
-    return {name: metric(_values(value, scale), unit=report.KPIS.get(name, "")) for name, value in means.items()}
+    return {name: metric(_values(value, scale), unit=report.KPIS.get(name, ""))
+            for name, value in means.items()}
 
 
 def _results_json(folder: Path, **extra) -> None:
@@ -76,7 +79,8 @@ def make_batch(root: Path) -> Path:
             tables = None
             if notebook == "01_member_tiering":
                 rows = [{"day": day, "tier": tier, "members": 100 + day * (i + 1)}
-                        for day in range(5) for i, tier in enumerate(["potential", "active", "loyal", "silent"])]
+                        for day in range(5)
+                        for i, tier in enumerate(["potential", "active", "loyal", "silent"])]
                 tables = {"tier_daily": pd.DataFrame(rows)}
             write_results(folder, notebook=notebook, scenario=name, seed=42, replications=len(NOISE),
                           metrics={"members": metric([members] * len(NOISE))}, kpis=kpis, tables=tables)
@@ -99,10 +103,11 @@ def make_batch(root: Path) -> Path:
     manifest += [
         {"notebook": "07_risk_control", "scenario": EVIL_NAME, "scenario_slug": EVIL_SLUG, "status": "failed",
          "duration_s": 2.0, "error": 'ValueError: <script>alert(1)</script> =HYPERLINK("x")'},
-        {"notebook": "05_automation_tools", "scenario": "tiered", "scenario_slug": "tiered", "status": "timeout",
-         "duration_s": 600.0, "error": "cell timed out"},
+        {"notebook": "05_automation_tools", "scenario": "tiered", "scenario_slug": "tiered",
+         "status": "timeout", "duration_s": 600.0, "error": "cell timed out"},
         # A re-run: skipped lines do not hide the attempt that did the work.
-        {"notebook": "04_kpi_monitoring", "scenario": "tiered", "scenario_slug": "tiered", "status": "skipped"},
+        {"notebook": "04_kpi_monitoring", "scenario": "tiered", "scenario_slug": "tiered",
+         "status": "skipped"},
     ]
     lines = [json.dumps(r, ensure_ascii=False) for r in manifest] + ["{not json"]
     (root / "manifest.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -161,21 +166,27 @@ def test_health_flags_and_colours(batch):
     assert styles[ltv_column].eq("").all()
 
 
-def test_health_thresholds_from_defaults_yaml_and_fallback(tmp_path):
-    assert report.load_health_thresholds(tmp_path / "missing.yaml")[0] == report.FALLBACK_HEALTH_THRESHOLDS
-    path = tmp_path / "defaults.yaml"
-    path.write_text("monitoring:\n  health_thresholds:\n    share_rate: 0.3\n    revisit_7d: 0.5\n", "utf-8")
+def test_health_thresholds_come_from_the_validated_parameters(tmp_path):
+    thresholds, source = report.load_health_thresholds()
+    assert thresholds == load_scenario().monitoring.health_thresholds.model_dump()
+    assert thresholds == {"messages_per_100_members_per_day": 8.0, "revisit_7d": 0.45,
+                          "activity_conversion": 0.25, "share_rate": 0.18}  # the article's table 4
+    assert source == "params/defaults.yaml: monitoring.health_thresholds"
+    path = tmp_path / "strict.yaml"
+    path.write_text("monitoring:\n  health_thresholds:\n    share_rate: 0.3\n", "utf-8")
     thresholds, source = report.load_health_thresholds(path)
-    assert thresholds == {"share_rate": 0.3, "revisit_7d": 0.5}
-    assert "monitoring.health_thresholds" in source
-    path.write_text("monitoring: {other: 1}\n", "utf-8")
-    assert report.load_health_thresholds(path)[1].endswith("(fallback)")
+    assert thresholds["share_rate"] == 0.3 and thresholds["revisit_7d"] == 0.45
+    assert source == f"{path}: monitoring.health_thresholds"
+    path.write_text("monitoring:\n  health_thresholds:\n    share_rate: high\n", "utf-8")
+    with pytest.raises(ParamsError, match=r"monitoring.health_thresholds.share_rate = 'high'"):
+        report.load_health_thresholds(path)  # no silent fallback
 
 
 def test_paired_differences_equal_hand_computation(batch, batch_dir):
     differences = report.paired_differences(batch, "baseline")
     assert "baseline" not in set(differences["scenario"])
-    row = differences[(differences["scenario"] == "tiered") & (differences["kpi"] == "revenue_per_member")].iloc[0]
+    wanted = (differences["scenario"] == "tiered") & (differences["kpi"] == "revenue_per_member")
+    row = differences[wanted].iloc[0]
     a = _entry(batch_dir, "04_kpi_monitoring", "tiered", "revenue_per_member")["values"]
     b = _entry(batch_dir, "04_kpi_monitoring", "baseline", "revenue_per_member")["values"]
     d = [x - y for x, y in zip(a, b, strict=True)]
@@ -188,9 +199,9 @@ def test_paired_differences_equal_hand_computation(batch, batch_dir):
     assert row["excludes_zero"]
 
 
-def test_compare_values_welch_when_lengths_or_seeds_differ():
+def test_difference_is_arm_minus_base_welch_when_lengths_or_seeds_differ():
     a, b = [10.0, 12.0, 11.0, 13.0], [9.0, 9.5, 10.5, 8.0, 9.0]
-    result = report.compare_values(a, b)
+    result = report.difference({"values": b, "seed": 1}, {"values": a, "seed": 1})  # a − b
     ma, mb = sum(a) / 4, sum(b) / 5
     va = sum((x - ma) ** 2 for x in a) / 3 / 4
     vb = sum((x - mb) ** 2 for x in b) / 4 / 5
@@ -198,11 +209,18 @@ def test_compare_values_welch_when_lengths_or_seeds_differ():
     from scipy import stats
 
     half = stats.t.ppf(0.975, df) * math.sqrt(va + vb)
-    assert result["method"] == "welch" and "differ" in result["note"]
+    assert result["method"] == "welch"
+    assert result["note"] == "replication counts differ (4 vs 5): unpaired (Welch)"
+    assert result["mean_diff"] == pytest.approx(ma - mb)
     assert (result["low"], result["high"]) == pytest.approx((ma - mb - half, ma - mb + half))
-    unpaired = report.compare_values([1.0, 2.0, 3.0], [1.0, 2.5, 2.0], paired=False)
-    assert unpaired["method"] == "welch" and "seeds differ" in unpaired["note"]
-    assert report.compare_values(None, [1.0, 2.0], mean_a=3.0, mean_b=1.5)["method"] == "none"
+    base, arm = {"values": [1.0, 2.5, 2.0], "seed": 1}, {"values": [1.0, 2.0, 3.0], "seed": 2}
+    unpaired = report.difference(base, arm)
+    assert unpaired["method"] == "welch" and unpaired["note"] == "seeds differ: unpaired (Welch)"
+    paired = report.difference(base, dict(arm, seed=1))
+    assert paired["method"] == "paired" and paired["mean_diff"] == pytest.approx(0.5 / 3)
+    assert not paired["note"]
+    no_values = report.difference({"values": None, "mean": 1.5}, {"values": [1.0, 2.0], "mean": 3.0})
+    assert no_values["method"] == "none" and no_values["mean_diff"] == 1.5
 
 
 def test_differences_display_colours_by_direction(batch):
@@ -223,7 +241,8 @@ def test_welch_fallback_is_reported(tmp_path):
     for name, revenue, notebook in [("baseline", [10.0, 11.0, 12.0, 13.0, 12.0], "04_kpi_monitoring"),
                                     ("short", [14.0, 15.0, 13.0, 16.0], "02_content_operations")]:
         write_results(tmp_path / "runs" / notebook / name, notebook=notebook, scenario=name,
-                      seed=1, replications=len(revenue), metrics={}, kpis={"revenue_per_member": metric(revenue)})
+                      seed=1, replications=len(revenue), metrics={},
+                      kpis={"revenue_per_member": metric(revenue)})
     batch = report.collect(tmp_path)
     sources = report.headline_table(batch).set_index("scenario")["notebook"]
     assert sources["short"] == "02_content_operations" and sources["baseline"] == "04_kpi_monitoring"
@@ -235,7 +254,8 @@ def test_welch_fallback_is_reported(tmp_path):
 
 def test_scenario_names_and_descriptions_from_manifest_and_scenario_file(tmp_path):
     scenario_file = tmp_path / "tiered.yaml"
-    scenario_file.write_text('label: "分层运营 Tiered"\ndescription: "<b>tiers</b>"\ntiering: {enabled: true}\n', "utf-8")
+    text = 'label: "分层运营 Tiered"\ndescription: "<b>tiers</b>"\ntiering: {enabled: true}\n'
+    scenario_file.write_text(text, "utf-8")
     folder = tmp_path / "batch" / "runs" / "04_kpi_monitoring" / "tiered__abc123"
     write_results(folder, notebook="04_kpi_monitoring", scenario=str(scenario_file), seed=1, replications=2,
                   metrics={}, kpis={"roi": metric([1.0, 2.0])})

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from simlib.findings import Finding
 from simlib.params import Params, ParamsError, load_scenario, resolve_scenario_path
 
 LANGS = ("zh", "en")
@@ -46,6 +47,7 @@ class Context:
     kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def simulated(self) -> bool:
@@ -68,6 +70,16 @@ class Context:
     def note(self, text: str) -> None:
         self.notes.append(text)
 
+    def state(self, *findings: Finding) -> None:
+        """Show findings (sentences chosen by their numbers, :mod:`simlib.findings`) as Markdown
+        and keep them for results.json, where the report and the checks read them. Their text is
+        code-built: user-supplied strings in it must already be escaped."""
+        from IPython.display import Markdown, display
+
+        for finding in findings:
+            self.findings.append(finding)
+            display(Markdown(finding.text))
+
     def save(self) -> Path | None:
         """Write results.json and tables/ to output_dir (nothing when output_dir is None)."""
         from simlib.results import write_results
@@ -77,7 +89,8 @@ class Context:
             replications=self.replications, metrics=self.metrics, kpis=self.kpis, tables=self.tables,
             lang=self.lang, notes=self.notes, data_source=self.data_source,
             extra={"scenario_label": self.params.label or self.params.name,
-                   "description": self.params.description},
+                   "description": self.params.description,
+                   "findings": [finding.to_json() for finding in self.findings]},
         )
 
 

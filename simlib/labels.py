@@ -291,6 +291,8 @@ _ENTRIES: dict[str, ZhEn] = {
     "effect_scale": ("干预效果倍数", "Intervention effect ×"),
     "net_value": ("净价值(元)", "Net value (CNY)"),
     "net_value_per_member": ("人均净价值(元)", "Net value per member (CNY)"),
+    "ranking_value": ("排序值:社区净价值+剩余价值(元)", "Ranking value: net + residual value (CNY)"),
+    "residual_value": ("期末成员剩余价值(元)", "Residual value of remaining members (CNY)"),
     "tier_cost": ("分层干预成本(元)", "Tier intervention cost (CNY)"),
     "reach": ("曝光", "Reach"),
     "clicks": ("点击", "Clicks"),
@@ -353,6 +355,28 @@ _ENTRIES: dict[str, ZhEn] = {
     "title_frontier": ("人均收入与退群人数:帕累托前沿", "Revenue per member vs. exits: Pareto frontier"),
     "pareto_efficient": ("帕累托有效", "Pareto-efficient"),
     "dominated": ("被占优", "Dominated"),
+    # --- the article's claims (simlib.claims) and the provenance marks (simlib.provenance)
+    "claims_check": ("原文主张核对", "The article's claims checked"),
+    "claim": ("原文主张", "Claim"),
+    "section": ("章节", "Section"),
+    "claim_kind": ("主张类型", "Kind of claim"),
+    "explanation": ("说明", "Explanation"),
+    "kind_test": ("模拟检验", "Tested by simulation"),
+    "kind_input": ("模型输入", "Model input"),
+    "kind_calibrated": ("按主张校准", "Calibrated to the claim"),
+    "kind_untestable": ("无法检验", "Untestable"),
+    "verdict_reproduced": ("已复现", "Reproduced"),
+    "verdict_not_reproduced": ("未复现", "Not reproduced"),
+    "verdict_inconclusive": ("无法判断", "Inconclusive"),
+    "verdict_echo_input": ("回声（输入）", "Echo (an input)"),
+    "verdict_echo_calibrated": ("回声（校准）", "Echo (calibrated)"),
+    "verdict_untestable": ("无法检验", "Untestable"),
+    "verdict_not_measured": ("未测量", "Not measured"),
+    "mark_assumption": ("假设：原文没有这个数值，由模型设定（理由见 params/defaults.yaml）",
+                        "Assumption: not in the article, set for the model (reason in params/defaults.yaml)"),
+    "mark_calibrated": ("校准：为使原文某一主张成立而选定；模拟复现该主张只是回声，不是证据",
+                        "Calibrated: chosen so one of the article's claims holds; reproducing it is an echo, "
+                        "not evidence"),
 }
 
 LABELS: dict[str, dict[str, str]] = {key: {"zh": zh, "en": en} for key, (zh, en) in _ENTRIES.items()}

@@ -523,8 +523,24 @@ def _validate(data: dict[str, Any], source: str) -> Params:
         raise ParamsError(yaml_io.validation_message(error, source, Params)) from None
 
 
+# Top-level blocks of defaults.yaml that are not parameters: the claims register (simlib.claims).
+NOT_PARAMETERS = ("claims",)
+
+
 def load_defaults() -> dict[str, Any]:
-    return read_yaml(DEFAULTS_FILE)
+    """The parameter blocks of defaults.yaml (without the claims register)."""
+    defaults = read_yaml(DEFAULTS_FILE)
+    for key in NOT_PARAMETERS:
+        defaults.pop(key, None)
+    return defaults
+
+
+def _refuse_register(data: dict[str, Any], source: str) -> None:
+    """A scenario or overrides cannot carry the claims register, which only the defaults hold."""
+    for key in NOT_PARAMETERS:
+        if key in data:
+            raise ParamsError(f"{source}: key {key!r}: the claims register lives in {DEFAULTS_FILE.name} "
+                              "only, not in a scenario or overrides; remove it")
 
 
 def resolve_scenario_path(scenario: str | Path) -> Path:
@@ -549,6 +565,7 @@ def load_scenario(scenario: str | Path | None = None, overrides: dict[str, Any] 
     if scenario is not None:
         path = resolve_scenario_path(scenario)
         scenario_data = read_yaml(path)
+        _refuse_register(scenario_data, str(path))
         merged = deep_merge(merged, scenario_data, source=str(path))
         merged.setdefault("name", path.stem)
         if "name" not in scenario_data:
@@ -556,7 +573,9 @@ def load_scenario(scenario: str | Path | None = None, overrides: dict[str, Any] 
         source = str(path)
     _validate(merged, source)  # the scenario alone must be valid, so errors name the right file
     if overrides:
-        merged = deep_merge(merged, expand_dotted(overrides, "overrides"), source="overrides")
+        expanded = expand_dotted(overrides, "overrides")
+        _refuse_register(expanded, "overrides")
+        merged = deep_merge(merged, expanded, source="overrides")
         source = "overrides"
     return _validate(merged, source)
 

@@ -3,6 +3,10 @@ time, and the Pareto frontier of revenue per member against exits.
 
 Call :func:`simlib.plots.setup` first with the report's language: it returns "en" where no CJK
 font is installed, and the figures are then drawn with that language.
+
+Scenario labels and anything read from a batch folder are user text: every string drawn goes
+through :func:`plot_text`, so that matplotlib shows it as typed (a ``$…$`` pair is never parsed
+as mathtext, which would fail on bad TeX) and a very long label does not swamp the figure.
 """
 
 from __future__ import annotations
@@ -21,20 +25,30 @@ from simlib.report.tables import KPIS
 from simlib.report.text import label
 from simlib.schema import TIERS
 
+#: Plot names longer than this are cut (with "…"); the HTML tables show them whole.
+PLOT_NAME_LIMIT = 40
+
+
+def plot_text(value: object, limit: int | None = None) -> str:
+    """``value`` as text matplotlib draws literally: cut to ``limit`` characters, ``$`` escaped."""
+    shown = str(value)
+    if limit is not None and len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return shown.replace("$", r"\$")
+
 
 def plot_name(batch: BatchResults, scenario: str, lang: str) -> str:
-    """A scenario's name for a plot: without CJK characters when the plots are in English.
-
-    ("分层运营 Tiered" → "Tiered"; a name with nothing left falls back to the scenario's name or
-    slug), so that a figure never shows boxes where no CJK font is installed.
+    """A scenario's name for a plot (see :func:`plot_text`): without CJK characters when the
+    plots are in English ("分层运营 Tiered" → "Tiered"; a name with nothing left falls back to the
+    scenario's name or slug), so that a figure never shows boxes where no CJK font is installed.
     """
     name = batch.display_name(scenario)
     if lang == "zh" or not contains_cjk(name):
-        return name
+        return plot_text(name, PLOT_NAME_LIMIT)
     for candidate in (name, scenario, batch.scenarios[scenario].slug if scenario in batch.scenarios else ""):
         stripped = without_cjk(candidate).strip(" -_()（）")
         if stripped:
-            return stripped
+            return plot_text(stripped, PLOT_NAME_LIMIT)
     return "?"
 
 
@@ -51,13 +65,15 @@ def plot_kpi_bars(batch: BatchResults, headline: pd.DataFrame, kpis: Sequence[st
     palette = dict(zip(order, sns.color_palette("deep", len(order)), strict=False))
     for ax, kpi in zip(axes.flat, names, strict=False):
         data = headline[headline["kpi"] == kpi].set_index("scenario").reindex(order).dropna(subset=["mean"])
-        data = data.assign(name=[plot_name(batch, s, lang) for s in data.index]).reset_index()
-        sns.barplot(data=data, x="name", y="mean", hue="scenario", palette=palette, legend=False, ax=ax,
+        data = data.reset_index()
+        # Bars keyed by the scenario (unique), ticks named by the plot name (which may repeat).
+        sns.barplot(data=data, x="scenario", y="mean", hue="scenario", palette=palette, legend=False, ax=ax,
                     errorbar=None)
+        ax.set_xticks(range(len(data)), labels=[plot_name(batch, s, lang) for s in data["scenario"]])
         whiskers = [data["mean"] - data["low"], data["high"] - data["mean"]]
         ax.errorbar(range(len(data)), data["mean"], yerr=whiskers, fmt="none", ecolor="black", capsize=4,
                     linewidth=1)
-        ax.set_title(label(kpi, lang), fontsize=10)
+        ax.set_title(plot_text(label(kpi, lang)), fontsize=10)
         ax.set_xlabel("")
         ax.set_ylabel("")
         ax.tick_params(axis="x", rotation=30, labelsize=8)
@@ -91,7 +107,7 @@ def plot_tier_mix(batch: BatchResults, tiers: pd.DataFrame, lang: str = "en", nc
         part = tiers[tiers["scenario"] == scenario]
         wide = part.pivot_table(index="day", columns="tier", values="members", aggfunc="mean", observed=True)
         wide = wide.reindex(columns=[t for t in tier_order if t in wide.columns]).fillna(0)
-        ax.stackplot(wide.index, wide.T.values, labels=[label(t, lang) for t in wide.columns],
+        ax.stackplot(wide.index, wide.T.values, labels=[plot_text(label(t, lang)) for t in wide.columns],
                      colors=[colors[t] for t in wide.columns], alpha=0.9)
         ax.set_title(plot_name(batch, scenario, lang), fontsize=10)
         ax.set_xlabel(label("day", lang))

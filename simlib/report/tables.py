@@ -32,6 +32,9 @@ KPIS: dict[str, str] = {
     "ltv": "CNY",
     "cost": "CNY",
     "roi": "ratio",
+    "ranking_value": "CNY",
+    "net_value": "CNY",
+    "residual_value": "CNY",
     "exits": "count",
 }
 

@@ -33,6 +33,11 @@ def raw_text(key: str, lang: str, **values: Any) -> str:
     return labels.report_text(key, report_lang(lang)).format(**values)
 
 
+def plain_text(key: str, lang: str, **values: Any) -> str:
+    """Report prose as plain text, for a table cell (escaped later, with the table)."""
+    return labels.report_text(key, report_lang(lang)).format(**values)
+
+
 def column_name(key: str, lang: str, **values: Any) -> str:
     """A table header (escaped later, with the table)."""
-    return labels.report_text(f"column_{key}", report_lang(lang)).format(**values)
+    return plain_text(f"column_{key}", lang, **values)

@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 NBVAL_DIR := .nbval-smoke
-# Slow checks, left out of `make test`: the report in a real browser (needs Debian's chromium).
-EXTENDED_TESTS := tests/test_browser.py
+# Slow checks, left out of `make test`: the report in a real browser (needs Debian's chromium), every
+# lesson notebook on every default scenario with its findings checked against its numbers.
+EXTENDED_TESTS := tests/test_browser.py tests/test_every_scenario.py
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check simlib tests notebooks

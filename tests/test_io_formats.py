@@ -93,7 +93,7 @@ def test_keep_text_keeps_messages_and_pseudonymizes_system_lines():
 
 def test_wechatmsg_v2_group_from_file_name_and_type_names():
     log = load(fixture("wechatmsg_v2_宝妈群.csv"), key=KEY)
-    assert log.group_ids == [P.group("file:wechatmsg_v2_宝妈群")]
+    assert log.group_ids == [P.group("wechatmsg_v2_宝妈群")]  # no room id in the file: its name
     assert log.counts() == {"message": 4, "join": 1, "removed": 1}
     joined = events_of(log, "join").iloc[0]
     assert joined["member_id"] == P.member("wxid_lyt002")  # 昵称 → 发送人 link

@@ -17,6 +17,13 @@ GROUPCHAT = ('{"errcode":0,"errmsg":"ok","group_chat":{"chat_id":"wr1","member_l
 STAT = '{"errcode":0,"errmsg":"ok","items":[{"stat_time":1709222400,"data":%s}]}'
 STAT_DATA = ('{"new_chat_cnt":1,"chat_total":1,"chat_has_msg":1,"new_member_cnt":2,"member_total":2,'
              '"member_has_msg":1,"msg_total":%s}')
+
+
+def with_invitor(invitor: str) -> str:
+    """A groupchat/get response whose one member has ``"invitor": <invitor>``."""
+    return GROUPCHAT.replace('"join_scene"', f'"invitor":{invitor},"join_scene"') % (1572505491, 1)
+
+
 CALLBACK = ('<xml><CreateTime>1709280000</CreateTime><Event><![CDATA[change_external_chat]]></Event>'
             '<ChatId>wr1</ChatId><ChangeType>update</ChangeType><UpdateDetail>add_member</UpdateDetail>'
             '<JoinScene>%s</JoinScene><MemChangeList><Item>wm1</Item></MemChangeList></xml>')
@@ -88,6 +95,41 @@ CASES = [
      '[{"Event":"change_external_chat","CreateTime":1709280000,"ChatId":"wr1","ChangeType":"update",'
      '"UpdateDetail":"add_member","JoinScene":0,"MemChangeList":[]}]', None,
      ["callback 1.MemChangeList", "list of member userids"]),
+    # Values that used to end in raw Python exceptions (OverflowError, TypeError, AttributeError).
+    ("v1 infinite CreateTime", "a.csv", V1 + V1_ROW.replace("1709269200", "1e400"), None,
+     ["line 2", "'CreateTime'", "'1e400'", "between 2000 and 2100"]),
+    ("v1 overflowing CreateTime", "a.csv", V1 + V1_ROW.replace("1709269200", "99999999999999999999"), None,
+     ["line 2", "'CreateTime'", "'99999999999999999999'", "between 2000 and 2100"]),
+    ("v2 time before 2000", "b.csv", V2 + "1,文本,wxid_a,0001-01-01 00:00:00,你好,,阿杰,\n", None,
+     ["line 2", "'时间'", "'0001-01-01 00:00:00'", "between 2000 and 2100"]),
+    ("groupchat infinite join_time", "g.json", GROUPCHAT % ("1e400", 1), None,
+     ["group_chat.member_list[0].join_time", "inf", "epoch seconds"]),
+    ("groupchat numeric userid", "g.json", GROUPCHAT.replace('"wm1"', "12345") % (1572505491, 1), None,
+     ["group_chat.member_list[0].userid", "12345", "non-empty string"]),
+    ("groupchat numeric chat_id", "g.json", GROUPCHAT.replace('"wr1"', "987") % (1572505491, 1), None,
+     ["group_chat.chat_id", "987", "non-empty string"]),
+    ("groupchat invitor as a string", "g.json", with_invitor('"abel"'), None,
+     ["group_chat.member_list[0].invitor", "'abel'", '{"userid": "…"}']),
+    ("groupchat invitor as a list", "g.json", with_invitor('["abel"]'), None,
+     ["group_chat.member_list[0].invitor", "['abel']", "an object"]),
+    ("groupchat invitor as a number", "g.json", with_invitor("7"), None,
+     ["group_chat.member_list[0].invitor", "has value 7", "an object"]),
+    ("groupchat invitor userid number", "g.json", with_invitor('{"userid":7}'), None,
+     ["group_chat.member_list[0].invitor.userid", "has value 7", "non-empty string"]),
+    ("callback numeric ChatId", "cb.json",
+     '[{"Event":"change_external_chat","CreateTime":1709280000,"ChatId":42,"ChangeType":"update",'
+     '"UpdateDetail":"add_member","JoinScene":0,"MemChangeList":["wm1"]}]', None,
+     ["callback 1.ChatId", "42", "non-empty string"]),
+    ("callback member list a number", "cb.json",
+     '[{"Event":"change_external_chat","CreateTime":1709280000,"ChatId":"wr1","ChangeType":"update",'
+     '"UpdateDetail":"add_member","JoinScene":0,"MemChangeList":7}]', None,
+     ["callback 1.MemChangeList", "has value 7", "list of member userids"]),
+    ("statistic count too large", "s.json", STAT % (STAT_DATA % "99999999999999999999"), None,
+     ["items[0].data.msg_total", "99999999999999999999", "an integer"]),
+    ("callback JoinScene superscript digit", "cb.xml", CALLBACK % "²", None,
+     ["callback 1.JoinScene", "'²'", "an integer"]),
+    ("orders infinite amount", "o.csv", ORDERS + "wxid_a,2024-03-01 10:00:00,inf\n", None,
+     ["line 2", "'amount'", "'inf'", "finite"]),
 ]
 
 
@@ -126,4 +168,35 @@ def test_counted_skips(tmp_path, content, reason):
     path.write_text(content, encoding="utf-8")
     log = load(path, key=KEY)
     assert log.skipped["reason"].tolist()[-1] == reason
-    assert log.skipped["file"].iloc[-1] == str(path)
+    # Files are named by their number in the load (their names may be the chat's name).
+    assert log.skipped["file"].iloc[-1] == 1 and log.files == [str(path)]
+
+
+def test_oversized_cell_is_named_with_its_size(tmp_path):
+    """A cell over the csv module's field size limit (131,072 characters): its row, column, size."""
+    path = tmp_path / "big.csv"
+    big = "图" * 10_000_000
+    path.write_text(V1 + V1_ROW + V1_ROW.replace("大家好", big).replace("1,7,", "2,7,", 1), encoding="utf-8")
+    with pytest.raises(LoadError) as caught:
+        load(path, key=KEY)
+    message = str(caught.value)
+    assert message.startswith(f"{path}, line 3: column 'StrContent' holds a cell of 10,000,000 characters")
+    assert "field size limit of 131,072" in message and "truncated" not in message
+
+
+def test_unclosed_quote_running_past_the_size_limit(tmp_path):
+    path = tmp_path / "open.csv"
+    path.write_text(V1 + '1,7,1,0,0,1709269200,3,"未写完\n' + V1_ROW * 5000, encoding="utf-8")
+    with pytest.raises(LoadError) as caught:
+        load(path, key=KEY)
+    message = str(caught.value)
+    assert message.startswith(f"{path}, line 2: a quote opened in this record is not closed")
+    assert "unclosed quote" in message
+
+
+def test_invitor_absent_null_or_without_userid_means_no_inviter(tmp_path):
+    path = tmp_path / "g.json"
+    for invitor in ("null", "{}", '{"userid":""}'):
+        path.write_text(with_invitor(invitor), encoding="utf-8")
+        joins = load(path, key=KEY).events
+        assert len(joins) == 1 and joins["ref_id"].isna().all(), invitor

@@ -9,7 +9,8 @@ estimate with a 95% interval (:class:`Estimate`, :mod:`simlib.calibrate.estimate
 * **chat** (:mod:`simlib.calibrate.chat`, ``members:`` block) — messages per member-day
   (``chat_rate_mean``), the hourly profile, the members' usual hour (``active_hour_mean``) and
   its spread between members (``active_hour_sd``), the spread of engagement
-  (``engagement_sigma``); bootstrap intervals over members.
+  (``engagement_sigma``); rate and sigma by maximum likelihood of the engine's chat model
+  (:mod:`simlib.calibrate.engagement`), the hours with bootstrap intervals over members.
 * **exits** (:mod:`simlib.calibrate.exits`, ``members:`` block) — the daily exit hazard,
   separately for silent and non-silent member-days → ``base_exit_hazard`` and
   ``silent_exit_multiplier``; removals apart (``removal_rate``); the weekly tier transition

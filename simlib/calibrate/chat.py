@@ -1,12 +1,11 @@
-"""The chat estimator (``members:`` block): messages per member-day (``chat_rate_mean``), the
-members' usual hour (``active_hour_mean``) and its spread between members (``active_hour_sd``,
-separated from the within-member scatter of message times by a one-way variance
-decomposition), the spread of engagement between members (``engagement_sigma``: a lognormal
-sigma from the over-dispersion of per-member message counts beyond Poisson noise, by the
-method of moments), and the hourly profile.
+"""The chat estimator (``members:`` block): the chat rate (``chat_rate_mean``) and the spread of
+engagement between members (``engagement_sigma``) by maximum likelihood of the engine's chat
+model (:mod:`simlib.calibrate.engagement`); the members' usual hour (``active_hour_mean``) and
+its spread between members (``active_hour_sd``, separated from the within-member scatter of
+message times by a one-way variance decomposition); and the hourly profile.
 
-Intervals are BCa bootstraps over members (members are the independent units, their messages
-are not).
+The hour estimates' intervals are BCa bootstraps over members (members are the independent
+units, their messages are not).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from simlib.calibrate.engagement import fit_chat
 from simlib.calibrate.estimates import CONFIDENCE, Estimate
 from simlib.calibrate.window import Window
 
@@ -47,7 +47,7 @@ def estimate_chat(window: Window, bootstrap: int, seed: int) -> ChatEstimates:
     sx2_over_y = np.divide(sx**2, y, out=np.zeros(n_members), where=y > 0)
 
     def chat(weights: np.ndarray) -> dict[str, np.ndarray]:
-        return _chat_statistics(weights, y, window.exposure, sx, sxx, sx2_over_y)
+        return _hour_statistics(weights, y, sx, sxx, sx2_over_y)
 
     point = {k: float(v[0]) for k, v in chat(np.ones((1, n_members))).items()}
     boot = _bootstrap(chat, n_members, bootstrap, np.random.default_rng(seed))
@@ -62,11 +62,9 @@ def estimate_chat(window: Window, bootstrap: int, seed: int) -> ChatEstimates:
     def interval(key: str) -> tuple[float, float]:
         return _interval(point[key], boot[key], jk[key])
 
-    estimates: dict[str, Estimate] = {}
+    fit = fit_chat(y, window.exposure)
+    estimates: dict[str, Estimate] = {"chat_rate_mean": fit.rate}
     n_messages = len(messages)
-    estimates["chat_rate_mean"] = Estimate(point["rate"], *interval("rate"), n_messages,
-                                           "messages per member-day",
-                                           "messages / member-days, bootstrap over members")
     hour = (centre + point["hour_shift"]) % 24
     low, high = interval("hour_shift")
     estimates["active_hour_mean"] = Estimate(hour, hour - (point["hour_shift"] - low),
@@ -78,9 +76,7 @@ def estimate_chat(window: Window, bootstrap: int, seed: int) -> ChatEstimates:
     estimates["message_hour_noise_sd"] = Estimate(point["noise_sd"], *interval("noise_sd"), n_messages,
                                                   "hours",
                                                   f"within-member sd of message times; {MESSAGE_NOISE_NOTE}")
-    estimates["engagement_sigma"] = Estimate(
-        point["sigma"], *interval("sigma"), n_members, "",
-        "lognormal sigma from Poisson over-dispersion (moments), bootstrap")
+    estimates["engagement_sigma"] = fit.sigma
     counts = np.bincount(np.floor(hours).astype(int) % 24, minlength=24)
     hourly = pd.DataFrame({"hour": np.arange(24), "messages": counts,
                            "per_member_day": counts / window.member_days, "share": counts / counts.sum()})
@@ -88,28 +84,15 @@ def estimate_chat(window: Window, bootstrap: int, seed: int) -> ChatEstimates:
     return ChatEstimates(estimates, hourly, notes)
 
 
-def _chat_statistics(weights: np.ndarray, y: np.ndarray, exposure: np.ndarray, sx: np.ndarray,
-                     sxx: np.ndarray, sx2_over_y: np.ndarray) -> dict[str, np.ndarray]:
-    """Chat estimates for each row of ``weights`` (members × replicate weights), vectorized.
+def _hour_statistics(weights: np.ndarray, y: np.ndarray, sx: np.ndarray, sxx: np.ndarray,
+                     sx2_over_y: np.ndarray) -> dict[str, np.ndarray]:
+    """Hour estimates for each row of ``weights`` (members × replicate weights), vectorized.
 
-    y: messages per member; exposure: member-days; sx, sxx: sums of centred message hours and
-    of their squares; sx2_over_y: sx²/y (0 for members without messages).
+    y: messages per member; sx, sxx: sums of centred message hours and of their squares;
+    sx2_over_y: sx²/y (0 for members without messages).
     """
     w = weights
-    total_days = w @ exposure
     total_messages = w @ y
-    rate = total_messages / total_days
-    # Engagement: E(y) = rT, Var(y) = rT + (rT)²·v with v = e^{σ²} − 1 (Poisson-lognormal);
-    # residuals are taken around the estimated rate, whose own noise is accounted for.
-    a = rate[:, None] * exposure[None, :]
-    resid2 = (y[None, :] - a) ** 2
-    share = exposure[None, :] / total_days[:, None]
-    sum_t2 = w @ exposure**2
-    lhs = (w * resid2).sum(axis=1)
-    base = (w * a * (1 - 2 * share)).sum(axis=1) + sum_t2 * (w * a).sum(axis=1) / total_days**2
-    slope = (w * a**2 * (1 - 2 * share)).sum(axis=1) + sum_t2 * (w * a**2).sum(axis=1) / total_days**2
-    v = (lhs - base) / slope
-    sigma = np.sqrt(np.log1p(np.maximum(v, 0.0)))
     # Hours: one-way variance decomposition (members as groups) of the centred hours.
     talkers = w * (y > 0)
     k = talkers.sum(axis=1)
@@ -120,10 +103,8 @@ def _chat_statistics(weights: np.ndarray, y: np.ndarray, exposure: np.ndarray, s
     ms_between = ss_between / np.maximum(k - 1, 1)
     n0 = (total_messages - (w @ y**2) / total_messages) / np.maximum(k - 1, 1)
     between_var = (ms_between - ms_within) / n0
-    return {
-        "rate": rate, "sigma": sigma, "v": v, "hour_shift": mean_x,
-        "hour_sd": np.sqrt(np.maximum(between_var, 0.0)), "noise_sd": np.sqrt(ms_within),
-    }
+    hour_sd = np.sqrt(np.maximum(between_var, 0.0))
+    return {"hour_shift": mean_x, "hour_sd": hour_sd, "noise_sd": np.sqrt(ms_within)}
 
 
 def _bootstrap(stat_fn, n_units: int, replicates: int, rng: np.random.Generator,
@@ -143,9 +124,8 @@ def _bootstrap(stat_fn, n_units: int, replicates: int, rng: np.random.Generator,
 def _interval(point: float, replicates: np.ndarray, jackknife: np.ndarray) -> tuple[float, float]:
     """BCa (bias-corrected and accelerated) bootstrap interval.
 
-    Per-member message rates are skewed (lognormal engagement); plain percentile intervals
-    then cover less than 95%. BCa corrects the median bias (z0) and the skewness
-    (acceleration from the leave-one-member-out jackknife).
+    BCa corrects the median bias (z0) and the skewness (acceleration from the
+    leave-one-member-out jackknife) of the bootstrap distribution.
     """
     finite = replicates[np.isfinite(replicates)]
     if finite.size < 10 or not np.isfinite(point):

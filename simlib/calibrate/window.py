@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,9 +55,11 @@ def read_tables(log_or_tables: Any) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """(members, events, source label) from a LoadedLog, a RunResult or a mapping of tables."""
     if hasattr(log_or_tables, "members") and hasattr(log_or_tables, "events"):
         members, events = log_or_tables.members, log_or_tables.events
-        files = getattr(log_or_tables, "files", None) or []
+        files = len(getattr(log_or_tables, "files", None) or [])
         source_format = getattr(log_or_tables, "source_format", "log")
-        source = f"{source_format}: {', '.join(Path(f).name for f in files)}" if files else "log"
+        # Formats and a count, never file names: chat exports are named after the chat, and the
+        # source reaches the calibrated scenario's description.
+        source = f"{source_format} export ({files} file{'s' if files != 1 else ''})" if files else "log"
     elif hasattr(log_or_tables, "tables") and isinstance(log_or_tables.tables, Mapping):
         members, events = log_or_tables.tables.get("members"), log_or_tables.tables.get("events")
         source = "simulated run"

@@ -10,10 +10,20 @@ Entry points:
 
 Every personal identifier (WeChat id, WeCom userid, nickname, order number, group id) is
 replaced on load by a keyed pseudonym (see :mod:`simlib.io.pseudonym`); message text is
-dropped unless ``keep_text=True``. Problems are reported as :class:`LoadError` naming the
-file, the line (1-based, as in the file) or JSON key, the bad value and what was expected;
-rows that can safely be left out (duplicates, unknown message types, system lines that are
-not membership changes) are counted in ``LoadedLog.skipped`` instead.
+dropped unless ``keep_text=True``. The file's name never reaches a table either (chat exports
+are named after the chat): ``LoadedLog.skipped`` names a file by its number in the load, and
+``LoadedLog.files`` (kept in memory, never written) holds the paths. Problems are reported as
+:class:`LoadError` naming the file, the line (1-based, as in the file) or JSON key, the bad
+value and what was expected; rows that can safely be left out (duplicates, unknown message
+types, system lines that are not membership changes) are counted in ``LoadedLog.skipped``.
+
+Group ids follow one rule in every format (:class:`simlib.io.common.GroupIds`): ``group_id=``
+as given, else the keyed pseudonym of the room's id — ``room=`` if given, else the id the
+file carries (chat room id, WeCom chat id, an orders file's group column). Loading the same
+room from several formats therefore gives one group id; pass ``room=`` for files that carry
+no usable room id (WeChatMsg v2; v1 when its TalkerId is a local number).
+Who counts as a member of a chat export, and how names in system lines are linked to ids,
+is described in :mod:`simlib.io.wechat`.
 """
 
 from __future__ import annotations
@@ -23,10 +33,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from simlib import schema
-from simlib.io.common import SKIPPED_COLUMNS, LoadedLog, LoadError
+from simlib.io.common import LoadedLog, LoadError, skipped_frame
 from simlib.io.detect import FORMATS, detect_format
 from simlib.io.orders import load_orders
 from simlib.io.pseudonym import KEY_ENV, KEY_FILE_ENV, Pseudonymizer, PseudonymKeyError
@@ -65,19 +76,26 @@ def load(
     key: str | bytes | None = None,
     keep_text: bool = False,
     group_id: str | None = None,
+    room: str | None = None,
 ) -> LoadedLog:
     """Load one export into schema tables.
 
     ``key`` is the pseudonymization key (default: ``SIMLIB_PSEUDONYM_KEY`` or the file named
     by ``SIMLIB_PSEUDONYM_KEY_FILE``; :class:`PseudonymKeyError` if none). ``group_id``, if
     given, is used as the group id of every row as is (pick a neutral label, not a real name).
+    ``room``, if given, is the room's id (e.g. ``'123@chatroom'`` or a WeCom chat id) for every
+    row, pseudonymized like the room ids files carry: give it for a file without one (WeChatMsg
+    v2) to link it to other exports of the same room.
     """
     pseudonyms = Pseudonymizer(key)  # before reading anything: no key, no data
+    for name, value in (("group_id", group_id), ("room", room)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise LoadError(f"{name} = {value!r}; expected a non-empty string or None", path=path)
     if format is None:
         format = detect_format(path)
     if format not in LOADERS:
         raise LoadError(f"unknown format {format!r}; expected one of {sorted(LOADERS)}", path=path)
-    return LOADERS[format](path, pseudonyms, keep_text=keep_text, group_id=group_id)
+    return LOADERS[format](path, pseudonyms, keep_text=keep_text, group_id=group_id, room=room)
 
 
 def load_many(
@@ -87,12 +105,14 @@ def load_many(
     key: str | bytes | None = None,
     keep_text: bool = False,
     group_id: str | None = None,
+    room: str | None = None,
 ) -> LoadedLog:
     """Load several files (e.g. a chat export, a WeCom member list and orders) as one log.
 
     Members are merged per (member, group): earliest join and the first known channel, and
     the latest exit if no join followed it. Orders without a group column get the group of
-    the other files when there is exactly one.
+    the other files when there is exactly one. ``group_id`` and ``room`` apply to every file
+    (see :func:`load`); in ``skipped``, ``file`` is the file's position in ``paths`` (from 1).
     """
     if not paths:
         raise LoadError("no files given; expected at least one path")
@@ -100,7 +120,7 @@ def load_many(
     if len(formats) != len(paths):
         raise LoadError(f"{len(formats)} formats for {len(paths)} files; expected one per file (or None)")
     logs = [
-        load(p, f, key=key, keep_text=keep_text, group_id=group_id)
+        load(p, f, key=key, keep_text=keep_text, group_id=group_id, room=room)
         for p, f in zip(paths, formats, strict=True)
     ]
     if len(logs) == 1:
@@ -124,13 +144,15 @@ def combine(logs: Sequence[LoadedLog]) -> LoadedLog:
     filled = events[key].astype("string").fillna("<NA>")
     first = events.groupby([filled[c] for c in key], sort=False)["_file"].transform("min")
     dropped = events[events["_file"] != first]
-    skipped = [log.skipped for log in logs]
+    # Files are numbered across the logs (a log's own skips count its files from 1).
+    offsets = np.cumsum([0] + [max(len(log.files), 1) for log in logs])
+    skipped = [log.skipped.assign(file=log.skipped["file"] + offset)
+               for log, offset in zip(logs, offsets[:-1], strict=True)]
     if len(dropped):
-        skipped.append(pd.DataFrame({
-            "file": [logs[i].files[0] for i in dropped["_file"]],
-            "row": pd.array([None] * len(dropped), dtype="Int64"),
-            "reason": [f"event also in {logs[i].files[0]}" for i in first[dropped.index]],
-        }))
+        skipped.append(skipped_frame(
+            (offsets[index] + 1, None, f"event also in file {offsets[earlier] + 1}")
+            for index, earlier in zip(dropped["_file"], first[dropped.index], strict=True)
+        ))
     events = events[events["_file"] == first].drop(columns="_file")
     events = events.sort_values("ts", kind="stable").reset_index(drop=True)
     members = _merge_members([log.members for log in logs])
@@ -141,12 +163,13 @@ def combine(logs: Sequence[LoadedLog]) -> LoadedLog:
         events=schema.coerce("events", events),
         posts=schema.coerce("posts", pd.concat([log.posts for log in logs], ignore_index=True)),
         costs=schema.coerce("costs", pd.concat([log.costs for log in logs], ignore_index=True)),
-        skipped=pd.concat(skipped, ignore_index=True)[SKIPPED_COLUMNS],
+        skipped=pd.concat(skipped, ignore_index=True),
         source_format="+".join(formats),
         group_ids=sorted(set(groups) | set(members["group_id"].dropna().astype(str))),
         daily=pd.concat(dailies, ignore_index=True) if dailies else None,
         encoding=",".join(sorted({log.encoding for log in logs if log.encoding})) or None,
         files=[f for log in logs for f in log.files],
+        notes=[note for log in logs for note in log.notes],
     )
 
 

@@ -1,11 +1,12 @@
 """Shared pieces of the real-data loaders: errors, the loaded-log container, decoding,
-CSV reading with file line numbers, time parsing and building the members table.
+CSV reading with file line numbers, time parsing, the group id and building the members table.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,8 @@ class LoadedLog:
     WeChat message type for messages, ``system`` for events parsed from system lines) and,
     only when loaded with ``keep_text=True``, ``text`` (message text, names pseudonymized in
     system lines). ``daily`` holds WeCom's aggregate statistics (one row per group and day)
-    when the source is ``statistic_group_by_day``; it is None otherwise.
+    when the source is ``statistic_group_by_day``; it is None otherwise. ``notes`` says in words
+    what the loader could not resolve (e.g. names in a PyWxDump file without its ``users.json``).
     """
 
     members: pd.DataFrame
@@ -61,6 +63,7 @@ class LoadedLog:
     daily: pd.DataFrame | None = None
     encoding: str | None = None
     files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the loader could not resolve, in words
 
     def counts(self) -> dict[str, int]:
         """Number of events of each type (only types present)."""
@@ -68,23 +71,45 @@ class LoadedLog:
         return {str(k): int(v) for k, v in values.items() if v}
 
 
+# ``file`` is the file's number in the load (1 for :func:`simlib.io.load`, the position in the
+# list for ``load_many``; ``LoadedLog.files[file - 1]`` is its path). Not the file's name: chat
+# exports are named after the chat (MemoTrace writes ``<chat name>.csv``), and the skipped rows
+# are written out with the tables.
 SKIPPED_COLUMNS = ["file", "row", "reason"]
 
 
-class Skips:
-    """Collects counted skips (file, 1-based line, reason)."""
+def skipped_frame(rows: Sequence[tuple[int, int | None, str]]) -> pd.DataFrame:
+    """The skipped-rows table from (file number, 1-based line or None, reason) tuples."""
+    frame = pd.DataFrame(list(rows), columns=SKIPPED_COLUMNS)
+    frame["file"] = frame["file"].astype("int64")
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
 
-    def __init__(self, path: str | os.PathLike):
-        self.path = str(path)
-        self.rows: list[tuple[str, int | None, str]] = []
+
+class Skips:
+    """Collects the counted skips of one file: (1-based line or JSON position, reason)."""
+
+    def __init__(self):
+        self.rows: list[tuple[int, int | None, str]] = []
 
     def add(self, line: int | None, reason: str) -> None:
-        self.rows.append((self.path, line, reason))
+        self.rows.append((1, line, reason))
 
     def frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.rows, columns=SKIPPED_COLUMNS)
-        frame["row"] = frame["row"].astype("Int64")
-        return frame
+        """The skips in file order."""
+        return skipped_frame(sorted(self.rows, key=lambda row: -1 if row[1] is None else row[1]))
+
+
+class FirstSeen:
+    """Remembers the line where each key (a whole record, a message or order id) was first seen."""
+
+    def __init__(self):
+        self.lines: dict[object, int] = {}
+
+    def earlier(self, line: int, key: object) -> int | None:
+        """The earlier line that had ``key``, or None if this is its first line."""
+        first = self.lines.setdefault(key, line)
+        return first if first != line else None
 
 
 # ---------------------------------------------------------------- decoding
@@ -147,6 +172,37 @@ def decode(path: str | os.PathLike, data: bytes) -> tuple[str, str]:
 # ---------------------------------------------------------------- CSV
 
 
+@dataclass
+class CsvExport:
+    """A decoded CSV export: its text, encoding, header and the skips counted while loading it."""
+
+    path: str
+    text: str
+    encoding: str
+    header: list[str]
+    skips: Skips = field(default_factory=Skips)
+
+    def records(self, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+        """(first line of the record, {column: value}) for each record; see :func:`csv_records`."""
+        return csv_records(self.path, self.text, required)
+
+
+def open_csv(path: str | os.PathLike) -> CsvExport:
+    """Read and decode a CSV export and parse its header (records are read by ``records``)."""
+    text, encoding = decode(path, read_bytes(path))
+    header = _header(path, csv.reader(io.StringIO(text, newline=""), strict=True))
+    return CsvExport(str(path), text, encoding, header)
+
+
+def _header(path, reader) -> list[str]:
+    try:
+        return [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise LoadError("file is empty; expected a CSV header", path=path) from None
+    except csv.Error as error:
+        raise LoadError(f"cannot read the CSV header ({error})", path=path, line=1) from None
+
+
 def csv_records(path, text: str, expected: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (first line number of the record, {column: value}) for each CSV record.
 
@@ -154,13 +210,7 @@ def csv_records(path, text: str, expected: Sequence[str]) -> Iterator[tuple[int,
     record has as many fields as the header — a short last record means a truncated file.
     """
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise LoadError("file is empty; expected a CSV header", path=path) from None
-    except csv.Error as error:
-        raise LoadError(f"cannot read the CSV header ({error})", path=path, line=1) from None
-    header = [h.strip() for h in header]
+    header = _header(path, reader)
     missing = [c for c in expected if c not in header]
     if missing:
         raise LoadError(
@@ -174,11 +224,7 @@ def csv_records(path, text: str, expected: Sequence[str]) -> Iterator[tuple[int,
         except StopIteration:
             return
         except csv.Error as error:
-            raise LoadError(
-                f"malformed CSV record ({error}); the file looks truncated or has an unclosed quote",
-                path=path,
-                line=start,
-            ) from None
+            raise _malformed_record(path, text, header, start, error) from None
         previous_end = reader.line_num
         if not row or all(not cell.strip() for cell in row):
             continue
@@ -190,6 +236,60 @@ def csv_records(path, text: str, expected: Sequence[str]) -> Iterator[tuple[int,
                 line=start,
             )
         yield start, dict(zip(header, row, strict=True))
+
+
+def _malformed_record(path, text: str, header: list[str], line: int, error: csv.Error) -> LoadError:
+    """Say what a record the csv module refused is: a cell over its size limit, or a quote left open."""
+    limit = csv.field_size_limit()
+    if "field larger than field limit" in str(error):
+        sizes = _cell_sizes(_from_line(text, line))
+        if sizes is not None:
+            biggest = max(range(len(sizes)), key=sizes.__getitem__)
+            column = header[biggest] if biggest < len(header) else f"field {biggest + 1}"
+            return LoadError(
+                f"column {column!r} holds a cell of {sizes[biggest]:,} characters, over the csv module's "
+                f"field size limit of {limit:,}; expected a chat message or value (a cell this large is "
+                "usually a pasted file or a corrupt export: remove or shorten it)",
+                path=path,
+                line=line,
+            )
+        rest = len(_from_line(text, line))
+        return LoadError(
+            f"a quote opened in this record is not closed where expected: the remaining {rest:,} "
+            f"characters of the file run into one cell (over the csv module's field size limit of "
+            f"{limit:,}); the file looks truncated or has an unclosed quote",
+            path=path,
+            line=line,
+        )
+    return LoadError(
+        f"malformed CSV record ({error}); the file looks truncated or has an unclosed quote",
+        path=path,
+        line=line,
+    )
+
+
+def _from_line(text: str, line: int) -> str:
+    """The text from the start of 1-based physical line ``line``."""
+    position = 0
+    for _ in range(line - 1):
+        position = text.find("\n", position) + 1
+        if position == 0:
+            return ""
+    return text[position:]
+
+
+def _cell_sizes(record_text: str) -> list[int] | None:
+    """Lengths of the cells of the record that starts ``record_text``, read without the csv
+    module's size limit (restored afterwards); None if the record never ends (an open quote)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, len(record_text) + 1))
+    try:
+        row = next(csv.reader(io.StringIO(record_text, newline=""), strict=True))
+    except (csv.Error, StopIteration):
+        return None
+    finally:
+        csv.field_size_limit(previous)
+    return [len(cell) for cell in row]
 
 
 def _at_end(reader) -> bool:
@@ -212,29 +312,32 @@ _MIN_EPOCH = 946_684_800  # 2000-01-01
 _MAX_EPOCH = 4_102_444_800  # 2100-01-01
 
 
-def parse_epoch(path, line, column: str, value: str) -> pd.Timestamp:
+def parse_epoch(path, line, column: str, value: object) -> pd.Timestamp:
     """Epoch seconds (as in WeChat's CreateTime, WeCom's join_time) to an Asia/Shanghai timestamp."""
     text = str(value).strip()
     try:
-        seconds = int(float(text)) if text else None
+        seconds = float(text) if text and not isinstance(value, bool) else math.nan
     except ValueError:
-        seconds = None
-    if seconds is None or not _MIN_EPOCH <= seconds < _MAX_EPOCH:
+        seconds = math.nan
+    # NaN and ±inf (e.g. '1e400') fail the range check too.
+    if not _MIN_EPOCH <= seconds < _MAX_EPOCH:
         raise bad_value(path, line, column, value, "Unix epoch seconds between 2000 and 2100")
-    return pd.Timestamp(seconds, unit="s", tz="UTC").tz_convert(schema.TZ)
+    return pd.Timestamp(int(seconds), unit="s", tz="UTC").tz_convert(schema.TZ)
 
 
 def parse_local_time(path, line, column: str, value: str) -> pd.Timestamp:
     """'YYYY-MM-DD HH:MM:SS' in Asia/Shanghai (also accepts epoch seconds)."""
     text = str(value).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return parse_epoch(path, line, column, text)
     for pattern in TIME_FORMATS:
         try:
-            moment = datetime.strptime(text, pattern)
+            moment = pd.Timestamp(datetime.strptime(text, pattern)).tz_localize(schema.TZ)
         except ValueError:
             continue
-        return pd.Timestamp(moment).tz_localize(schema.TZ)
+        if not _MIN_EPOCH <= moment.timestamp() < _MAX_EPOCH:
+            raise bad_value(path, line, column, value, "a time between 2000 and 2100")
+        return moment
     raise bad_value(
         path, line, column, value, "a time like '2024-03-01 20:15:00' (Asia/Shanghai) or epoch seconds"
     )
@@ -246,6 +349,35 @@ def parse_int(path, line, column: str, value: str) -> int:
         return int(text)
     except ValueError:
         raise bad_value(path, line, column, value, "an integer") from None
+
+
+# ---------------------------------------------------------------- group ids
+
+
+class GroupIds:
+    """The one rule that gives a group the same id in every format.
+
+    ``group_id`` (a neutral label, used as is) if given; else the keyed pseudonym
+    (:meth:`Pseudonymizer.group`) of the room's identity: ``room`` if given, else the identity
+    the file carries — the chat room id (PyWxDump ``room_name``, WeChatMsg ``TalkerId`` or the
+    ``(…@chatroom)`` of MemoTrace's export folder), WeCom's ``chat_id`` / ``ChatId``, an orders
+    file's group column. The same room id thus gives the same group id in every file.
+    """
+
+    def __init__(self, pseudonyms, group_id: str | None = None, room: str | None = None):
+        self.pseudonyms = pseudonyms
+        self.fixed = group_id or (pseudonyms.group(room) if room else None)
+        self.cache: dict[str, str] = {}
+
+    def of(self, identity: str | None) -> str | None:
+        """The group id of a room known in the file as ``identity`` (None if neither is known)."""
+        if self.fixed:
+            return self.fixed
+        if not identity:
+            return None
+        if identity not in self.cache:
+            self.cache[identity] = self.pseudonyms.group(identity)
+        return self.cache[identity]
 
 
 # ---------------------------------------------------------------- tables

@@ -9,25 +9,19 @@ Required columns (first matching alias wins):
   (yuan, a non-negative number; a leading ¥ and thousands commas are accepted)
 
 Optional: ``order_id`` (duplicated ids are dropped and counted; pseudonymized into
-``ref_id`` because order numbers can be traced to a buyer) and ``group_id`` (the group's
-raw id, pseudonymized the same way as chat room / WeCom chat ids so orders link to chats).
-Use the same WeChat/WeCom ids as in the chat exports so purchases link to their members.
+``ref_id`` because order numbers can be traced to a buyer) and ``group_id`` (aliases
+``chat_id``, ``room_name``: the room's id, e.g. ``123@chatroom``, pseudonymized by the same rule
+as every chat format — :class:`simlib.io.common.GroupIds` — so orders link to their chat; an
+empty cell leaves the group open, and :func:`simlib.io.load_many` fills it when the other files
+hold one group). Use the same WeChat/WeCom ids as in the chat exports so purchases link to
+their members.
 """
 
 from __future__ import annotations
 
 import math
 
-from simlib.io.common import (
-    LoadError,
-    Skips,
-    bad_value,
-    csv_records,
-    decode,
-    finish,
-    parse_local_time,
-    read_bytes,
-)
+from simlib.io.common import FirstSeen, GroupIds, LoadError, bad_value, finish, open_csv, parse_local_time
 from simlib.io.pseudonym import Pseudonymizer
 
 ALIASES = {
@@ -38,11 +32,6 @@ ALIASES = {
     "group_id": ["group_id", "chat_id", "room_name"],
 }
 REQUIRED = ["member_id", "time", "amount"]
-
-
-def _header(path, text: str) -> list[str]:
-    first = text.splitlines()[0] if text.strip() else ""
-    return [h.strip().strip('"') for h in first.split(",")]
 
 
 def resolve_columns(path, header: list[str]) -> dict[str, str]:
@@ -65,46 +54,45 @@ def parse_amount(path, line, column: str, value: str) -> float:
         amount = float(text)
     except ValueError:
         raise bad_value(path, line, column, value, "a number of yuan such as 39.90") from None
-    if not math.isfinite(amount) or amount < 0:
+    if not math.isfinite(amount):
+        raise bad_value(path, line, column, value, "a finite number of yuan such as 39.90")
+    if amount < 0:
         raise bad_value(
             path, line, column, value, "a non-negative amount of yuan (refunds belong in a separate file)"
         )
     return amount
 
 
-def load_orders(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None):
-    text, encoding = decode(path, read_bytes(path))
-    columns = resolve_columns(path, _header(path, text))
-    skips = Skips(path)
+def load_orders(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None, room=None):
+    export = open_csv(path)
+    columns = resolve_columns(path, export.header)
+    skips = export.skips
+    groups = GroupIds(pseudonyms, group_id, room)
     records = []
-    seen_rows: dict[tuple, int] = {}
-    seen_orders: dict[str, int] = {}
-    for line, row in csv_records(path, text, [columns[n] for n in REQUIRED]):
-        key = tuple(row.values())
-        if key in seen_rows:
-            skips.add(line, f"duplicate of line {seen_rows[key]}")
+    rows, orders = FirstSeen(), FirstSeen()
+    for line, row in export.records([columns[n] for n in REQUIRED]):
+        first = rows.earlier(line, tuple(row.values()))
+        if first is not None:
+            skips.add(line, f"duplicate of line {first}")
             continue
-        seen_rows[key] = line
-        order = row.get(columns.get("order_id", ""), "").strip() if "order_id" in columns else ""
-        if order:
-            if order in seen_orders:
-                skips.add(line, f"duplicate order_id of line {seen_orders[order]}")
-                continue
-            seen_orders[order] = line
+        order = row[columns["order_id"]].strip() if "order_id" in columns else ""
+        first = orders.earlier(line, order) if order else None
+        if first is not None:
+            skips.add(line, f"duplicate order_id of line {first}")
+            continue
         member = row[columns["member_id"]].strip()
         if not member:
             raise bad_value(path, line, columns["member_id"], member, "the buyer's WeChat/WeCom id")
         ts = parse_local_time(path, line, columns["time"], row[columns["time"]])
         amount = parse_amount(path, line, columns["amount"], row[columns["amount"]])
-        raw_group = row.get(columns["group_id"], "").strip() if "group_id" in columns else ""
-        group = group_id or (pseudonyms.group(raw_group) if raw_group else None)
+        raw_group = row[columns["group_id"]].strip() if "group_id" in columns else ""
         records.append({
-            "ts": ts, "group_id": group, "member_id": pseudonyms.member(member), "event": "purchase",
-            "ref_id": pseudonyms.order(order) if order else None, "amount": amount, "msg_kind": None,
-            "channel": None, **({"text": None} if keep_text else {}),
+            "ts": ts, "group_id": groups.of(raw_group), "member_id": pseudonyms.member(member),
+            "event": "purchase", "ref_id": pseudonyms.order(order) if order else None, "amount": amount,
+            "msg_kind": None, "channel": None, **({"text": None} if keep_text else {}),
         })
     log = finish(
-        records, keep_text=keep_text, skips=skips, source_format="orders", encoding=encoding, path=path
+        records, keep_text=keep_text, skips=skips, source_format="orders", encoding=export.encoding, path=path
     )
     # Buyers are not necessarily group members: orders add no rows to the members table.
     log.members = log.members.iloc[0:0]

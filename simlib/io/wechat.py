@@ -3,11 +3,41 @@
 Each message of a member becomes a ``message`` event whose ``msg_kind`` column keeps the
 mapped WeChat type (text, image, voice, video, sticker, link, file, mini_program, quote,
 forward, transfer, red_packet, pat, location, card, call, announcement, solitaire, live).
-System lines (Type 10000, and 10002 revoke notices) are parsed for joins, removals,
-self-exits, recalls and pats; names in them are resolved to the sender ids seen in the same
-file where possible (v1 has NickName/Remark/Sender, v2 has 昵称/备注/发送人), then
-pseudonymized. PyWxDump CSVs carry no nicknames, so a member named in a system line there
-cannot be linked to their messages and gets a pseudonym of the nickname.
+System lines (Type 10000, and 10002 revoke and template notices) are parsed for joins,
+removals, self-exits, recalls and pats.
+
+Who is who — one person, one member id:
+
+* A person's raw id is their WeChat id where the file gives one (v1 ``Sender``, v2 ``发送人``,
+  PyWxDump ``talker``), pseudonymized on load.
+* System lines name people by display name. A name resolves to the id of the sender who
+  uses it: from WeChat's own member list when the line is a template notice
+  (``<sysmsg type="sysmsgtemplate">`` carries each name's wxid), else from the names seen
+  beside sender ids in the same file (v1 ``NickName``/``Remark``, v2 ``昵称``/``备注``) or,
+  for PyWxDump, in the ``users.json`` it writes next to its CSV files (wxid → nickname and
+  remark). A name that resolves to no id stays a person of its own (the pseudonym of the name):
+  without ``users.json`` a PyWxDump file cannot link a name to a wxid.
+* The exporting account (``你`` in system lines, ``IsSender``/``is_sender`` = 1, PyWxDump's
+  ``我``) is one person: its wxid when the file reveals it (v1: ``Sender`` of its own messages;
+  PyWxDump: ``talker`` of its own messages when PyWxDump was given the account's wxid), else
+  the fixed raw id ``__self__`` — the same pseudonym for the exporter in every file loaded with
+  the same key. WeChatMsg v2 does not mark the exporter's messages, so there ``你`` cannot be
+  linked to them.
+* The members table lists the people the export shows taking part themselves: senders of a
+  message or pat (the exporter included), people who join, leave, are removed or recall a
+  message. Someone named only as the inviter, QR-code sharer or remover of another person is
+  recorded as that event's ``ref_id`` (the same pseudonym their own events would carry) but is
+  not added as a member: such a line shows who admitted someone, not that or when the actor was
+  in the group (admissions and removals are often the owner's or an admin's account).
+* PyWxDump rows whose sender PyWxDump could not tell (``talker`` empty, ``未知`` or ``系统``)
+  are counted skips, not members.
+
+Group id: see :class:`simlib.io.common.GroupIds` — ``group_id=`` as is, else the pseudonym of
+the room id: ``room=``, else the file's own (PyWxDump ``room_name``; WeChatMsg ``TalkerId`` when it
+is a chat id, else the ``(…@chatroom)`` of MemoTrace's export folder ``<chat name>(<chat id>)``,
+else v1's ``TalkerId`` number — local to the exporting computer's database — or, for v2, the file
+name; pass ``room=`` to link those with other files). The chat's name itself never reaches an
+output, only its pseudonym.
 
 Join channels: invited by a member (``"A"邀请"B"加入了群聊``, also ``你邀请…``) →
 ``referral`` with ``ref_id`` = the inviter; scanned a QR code shared by another member →
@@ -17,20 +47,24 @@ joined with no inviter named → ``organic``.
 
 from __future__ import annotations
 
+import json
 import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from simlib.io.common import (
+    CsvExport,
+    FirstSeen,
+    GroupIds,
     LoadError,
-    Skips,
     bad_value,
-    csv_records,
-    decode,
     finish,
+    open_csv,
     parse_epoch,
     parse_int,
     parse_local_time,
-    read_bytes,
 )
 from simlib.io.pseudonym import Pseudonymizer
 
@@ -114,6 +148,42 @@ _SYSTEM_PATTERNS = [
 _REPLACEMSG = re.compile(r"<replacemsg>\s*<!\[CDATA\[(.*?)\]\]>\s*</replacemsg>", re.S)
 
 
+_TEMPLATE = re.compile(r"<sysmsg[^>]*>.*</sysmsg>", re.S)
+_PLACEHOLDER = re.compile(r"\$(\w+)\$")
+
+
+def expand_template(text: str) -> tuple[str, dict[str, str]]:
+    """A template notice (``<sysmsg type="sysmsgtemplate">``, as WeChat stores most join and
+    removal lines) as its plain line, with {display name: wxid} of the people it names.
+
+    Text that is no template comes back unchanged, with no names.
+    """
+    found = _TEMPLATE.search(text)
+    if not found or "sysmsgtemplate" not in found.group(0):
+        return text, {}
+    try:
+        root = ET.fromstring(found.group(0))
+    except ET.ParseError:
+        return text, {}
+    template = root.findtext(".//content_template/template")
+    if not template:
+        return text, {}
+    ids: dict[str, str] = {}
+    slots: dict[str, str] = {}
+    for link in root.iter("link"):
+        names = []
+        for member in link.iter("member"):
+            name = (member.findtext("nickname") or "").strip()
+            wxid = (member.findtext("username") or "").strip()
+            if name:
+                names.append(name)
+                if wxid:
+                    ids[name] = wxid
+        slots[link.get("name", "")] = "、".join(names)  # as parse_system_line splits them
+    line = _PLACEHOLDER.sub(lambda m: slots.get(m.group(1), m.group(0)), template)
+    return line, ids
+
+
 def _names(match: re.Match, first_group: int) -> list[str]:
     """The names of one _NAME slot; several invitees are separated by 、."""
     you, quoted = match.group(first_group), match.group(first_group + 1)
@@ -126,9 +196,10 @@ def parse_system_line(text: str) -> tuple[str, list[str], list[str]] | None:
     """Parse a Chinese system line into (kind, actors, subjects) with raw display names.
 
     ``kind`` is join_invited, join_qr, join_plain, removed, leave, recall or pat; for a
-    join the actor is the inviter or QR sharer and the subjects are who joined.
+    join the actor is the inviter or QR sharer and the subjects are who joined. Revoke notices
+    and template notices (see :func:`expand_template`) are read as the line they display.
     """
-    line = text.strip()
+    line = expand_template(text)[0].strip()
     revoke = _REPLACEMSG.search(line)
     if revoke:
         line = revoke.group(1).strip()
@@ -153,17 +224,32 @@ def parse_system_line(text: str) -> tuple[str, list[str], list[str]] | None:
     return None
 
 
-class _Builder:
-    """Turns parsed rows of one chat file into event dicts, resolving and pseudonymizing names."""
+@dataclass
+class ChatLine:
+    """One row of a chat export, read by its format's reader: a member's message, or a system
+    line (``kind`` == SYSTEM) whose ``text`` is parsed for joins, exits, recalls and pats."""
 
-    def __init__(self, path, pseudonyms: Pseudonymizer, keep_text: bool, skips: Skips):
-        self.path = path
+    ts: object
+    group: str | None
+    kind: str
+    sender: str  # raw id of a message's sender; "" for system lines
+    text: str
+
+
+# A format's reader: (line, record) → a ChatLine, or the reason the row is skipped.
+RowReader = Callable[[int, dict], "ChatLine | str"]
+
+
+class _Builder:
+    """Turns the rows of one chat file into event dicts, resolving and pseudonymizing names."""
+
+    def __init__(self, export: CsvExport, pseudonyms: Pseudonymizer, keep_text: bool):
+        self.export = export
         self.pseudonyms = pseudonyms
         self.keep_text = keep_text
-        self.skips = skips
+        self.skips = export.skips
         self.name_to_id: dict[str, str] = {}
         self.records: list[dict] = []
-        self.seen: dict[tuple, int] = {}
 
     def learn(self, raw_id: str, *names: str) -> None:
         """Remember display names of a sender so system lines can be linked to them."""
@@ -172,26 +258,34 @@ class _Builder:
                 if name and name.strip():
                     self.name_to_id.setdefault(name.strip(), raw_id)
 
-    def duplicate(self, line: int, row: dict) -> bool:
-        key = tuple(row.values())
-        if key in self.seen:
-            self.skips.add(line, f"duplicate of line {self.seen[key]}")
-            return True
-        self.seen[key] = line
-        return False
-
     def member(self, raw: str) -> str:
         raw = raw.strip()
         return self.pseudonyms.member(self.name_to_id.get(raw, raw))
 
-    def message(self, ts, group, sender_raw: str, kind: str, text: str) -> None:
-        record = {
-            "ts": ts, "group_id": group, "member_id": self.member(sender_raw), "event": "message",
-            "ref_id": None, "amount": None, "msg_kind": kind, "channel": None,
-        }
-        if self.keep_text:
-            record["text"] = text
-        self.records.append(record)
+    def run(self, rows: list[tuple[int, dict]], read: RowReader, source_format: str):
+        """Events of every row (a repeated row is a counted skip), then the LoadedLog."""
+        repeats = FirstSeen()
+        lines: list[tuple[int, ChatLine]] = []
+        for line, row in rows:
+            first = repeats.earlier(line, tuple(row.values()))
+            parsed = f"duplicate of line {first}" if first is not None else read(line, row)
+            if isinstance(parsed, str):
+                self.skips.add(line, parsed)
+            else:
+                lines.append((line, parsed))
+        # WeChat's template notices name people with their wxid: exact links, taken before any
+        # system line is resolved so that plain lines naming the same people link too.
+        for _, chat in lines:
+            if chat.kind == SYSTEM:
+                self.name_to_id.update(expand_template(chat.text)[1])
+        for line, chat in lines:
+            if chat.kind == SYSTEM:
+                self.system(line, chat.ts, chat.group, chat.text)
+            else:
+                self._add(chat.ts, chat.group, self.member(chat.sender), "message", None, chat.kind, None,
+                          chat.text)
+        return finish(self.records, keep_text=self.keep_text, skips=self.skips, source_format=source_format,
+                      encoding=self.export.encoding, path=self.export.path)
 
     def system(self, line: int, ts, group, text: str) -> None:
         parsed = parse_system_line(text)
@@ -230,148 +324,192 @@ class _Builder:
         self.records.append(record)
 
     def _pseudonymize_line(self, text: str, names: list[str]) -> str:
-        revoke = _REPLACEMSG.search(text)
-        line = revoke.group(1) if revoke else text
+        line = expand_template(text)[0]
+        revoke = _REPLACEMSG.search(line)
+        line = revoke.group(1) if revoke else line
         for name in sorted({n for n in names if n != SELF}, key=len, reverse=True):
             line = line.replace(name, self.member(name))
         return line
 
 
-def _group(pseudonyms: Pseudonymizer, group_id: str | None, raw: str) -> str:
-    return group_id if group_id else pseudonyms.group(raw)
+_CHAT_ROOM = re.compile(r"\(([\w.-]+@chatroom)\)$")
 
 
-def load_wechatmsg_v1(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None):
+def memotrace_room(path) -> str | None:
+    """The chat id in the name of MemoTrace's export folder ``<chat name>(<id>@chatroom)``."""
+    found = _CHAT_ROOM.search(Path(path).resolve().parent.name)
+    return found.group(1) if found else None
+
+
+def _type_codes(path, line: int, row: dict) -> tuple[int, int]:
+    """(Type, SubType) of a v1 row (an empty SubType is 0)."""
+    sub = row["SubType"].strip()
+    return parse_int(path, line, "Type", row["Type"]), parse_int(path, line, "SubType", sub) if sub else 0
+
+
+def _is_sender(path, line: int, row: dict, column: str) -> bool:
+    value = row[column].strip()
+    if value not in ("0", "1"):
+        raise bad_value(path, line, column, row[column], "0 or 1")
+    return value == "1"
+
+
+def load_wechatmsg_v1(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None, room=None):
     """WeChatMsg (MemoTrace) CSV, v1 header ``localId,TalkerId,Type,SubType,IsSender,…``."""
-    text, encoding = decode(path, read_bytes(path))
-    skips = Skips(path)
-    builder = _Builder(path, pseudonyms, keep_text, skips)
-    rows = list(csv_records(path, text, V1_COLUMNS))
+    export = open_csv(path)
+    builder = _Builder(export, pseudonyms, keep_text)
+    rows = list(export.records(V1_COLUMNS))
     self_id = next(
-        (r["Sender"] for _, r in rows if r["IsSender"].strip() == "1" and r["Sender"].strip()), SELF
+        (r["Sender"].strip() for _, r in rows if r["IsSender"].strip() == "1" and r["Sender"].strip()), SELF
     )
     builder.name_to_id[SELF] = self_id
     for _, row in rows:
-        if row["IsSender"].strip() != "1":
-            builder.learn(row["Sender"].strip(), row["NickName"], row["Remark"])
-    for line, row in rows:
-        if builder.duplicate(line, row):
-            continue
-        code = parse_int(path, line, "Type", row["Type"])
-        sub_text = row["SubType"].strip()
-        sub = parse_int(path, line, "SubType", sub_text) if sub_text else 0
-        kind = TYPE_CODES.get((code, sub)) or TYPE_CODES.get((code, None))
-        if code == 10000 and sub == 4:
-            kind = SYSTEM  # 拍一拍 lines are parsed as pats below
+        builder.learn(row["Sender"].strip(), row["NickName"], row["Remark"])
+    groups, folder_room = GroupIds(pseudonyms, group_id, room), memotrace_room(path)
+
+    def read(line: int, row: dict) -> ChatLine | str:
+        code, sub = _type_codes(path, line, row)
+        # Every Type 10000 row is a system line; 拍一拍 (SubType 4) lines are parsed as pats.
+        kind = SYSTEM if code == 10000 else TYPE_CODES.get((code, sub)) or TYPE_CODES.get((code, None))
         if kind is None:
-            skips.add(line, f"unknown message type Type={code} SubType={sub}")
-            continue
+            return f"unknown message type Type={code} SubType={sub}"
         if row["CreateTime"].strip():
             ts = parse_epoch(path, line, "CreateTime", row["CreateTime"])
         else:
             ts = parse_local_time(path, line, "StrTime", row["StrTime"])
-        is_sender = row["IsSender"].strip()
-        if is_sender not in ("0", "1"):
-            raise bad_value(path, line, "IsSender", row["IsSender"], "0 or 1")
-        group = _group(pseudonyms, group_id, "talker:" + row["TalkerId"].strip())
+        own = _is_sender(path, line, row, "IsSender")
+        talker = row["TalkerId"].strip()
+        group = groups.of(talker if "@" in talker or not folder_room else folder_room)
+        if group is None:
+            raise bad_value(path, line, "TalkerId", row["TalkerId"], "the chat's id (or pass room=)")
         if kind == SYSTEM:
-            builder.system(line, ts, group, row["StrContent"])
-            continue
-        sender = SELF if is_sender == "1" else (row["Sender"].strip() or row["NickName"].strip())
+            return ChatLine(ts, group, SYSTEM, "", row["StrContent"])
+        sender = SELF if own else (row["Sender"].strip() or row["NickName"].strip())
         if not sender:
-            skips.add(line, "message without a sender (Sender and NickName empty)")
-            continue
-        builder.message(ts, group, sender, kind, row["StrContent"])
-    return finish(builder.records, keep_text=keep_text, skips=skips, source_format="wechatmsg_v1",
-                  encoding=encoding, path=path)
+            return "message without a sender (Sender and NickName empty)"
+        return ChatLine(ts, group, kind, sender, row["StrContent"])
+
+    return builder.run(rows, read, "wechatmsg_v1")
 
 
-def load_wechatmsg_v2(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None):
+def load_wechatmsg_v2(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None, room=None):
     """WeChatMsg (MemoTrace) CSV, v2 header ``消息ID,类型,发送人,时间,内容,备注,昵称,更多信息``.
 
-    The file has no group column: the group is ``group_id`` if given, else a pseudonym of
-    the file name (MemoTrace names the file after the chat).
+    The file has no group column: the room id comes from ``room=`` or MemoTrace's export
+    folder ``<chat name>(<id>@chatroom)``; failing both, the group id is the pseudonym of the
+    file name (MemoTrace names the file after the chat), which links to no other format.
     """
-    text, encoding = decode(path, read_bytes(path))
-    skips = Skips(path)
-    builder = _Builder(path, pseudonyms, keep_text, skips)
-    rows = list(csv_records(path, text, V2_COLUMNS))
+    export = open_csv(path)
+    builder = _Builder(export, pseudonyms, keep_text)
+    rows = list(export.records(V2_COLUMNS))
     for _, row in rows:
         builder.learn(row["发送人"].strip(), row["昵称"], row["备注"])
-    group = _group(pseudonyms, group_id, "file:" + Path(path).stem)
-    for line, row in rows:
-        if builder.duplicate(line, row):
-            continue
+    group = GroupIds(pseudonyms, group_id, room).of(memotrace_room(path) or Path(path).stem)
+
+    def read(line: int, row: dict) -> ChatLine | str:
         name = row["类型"].strip()
         kind = TYPE_NAMES.get(name)
         if kind is None:
-            skips.add(line, f"unknown message type 类型={name[:20]!r}")
-            continue
+            return f"unknown message type 类型={name[:20]!r}"
         ts = parse_local_time(path, line, "时间", row["时间"])
         if kind == SYSTEM or (kind == "pat" and not row["发送人"].strip()):
-            builder.system(line, ts, group, row["内容"])
-            continue
+            return ChatLine(ts, group, SYSTEM, "", row["内容"])
         sender = row["发送人"].strip() or row["昵称"].strip()
         if not sender:
-            skips.add(line, "message without a sender (发送人 and 昵称 empty)")
-            continue
-        builder.message(ts, group, sender, kind, row["内容"])
-    return finish(builder.records, keep_text=keep_text, skips=skips, source_format="wechatmsg_v2",
-                  encoding=encoding, path=path)
+            return "message without a sender (发送人 and 昵称 empty)"
+        return ChatLine(ts, group, kind, sender, row["内容"])
+
+    return builder.run(rows, read, "wechatmsg_v2")
 
 
-def load_pywxdump(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None):
+USERS_FILE = "users.json"  # PyWxDump writes it next to the CSV files of an export
+UNKNOWN_TALKERS = ("", "未知", "系统")  # PyWxDump's talker when it cannot tell the sender
+
+
+def _learn_pywxdump_users(path, builder: _Builder) -> bool:
+    """Learn wxid ↔ nickname/remark from PyWxDump's ``users.json`` beside ``path``; False if absent."""
+    users_path = Path(path).parent / USERS_FILE
+    if not users_path.is_file():
+        return False
+    try:
+        users = json.loads(users_path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise LoadError(f"not valid UTF-8 JSON ({error}); expected PyWxDump's {USERS_FILE} "
+                        "(wxid → nickname, remark)", path=users_path) from None
+    if not isinstance(users, dict):
+        raise LoadError(f"top level is {type(users).__name__}; expected an object mapping wxid to "
+                        "{nickname, remark}", path=users_path)
+    for wxid, user in users.items():
+        if not isinstance(user, dict):
+            raise LoadError(f"key {wxid!r} has value {user!r:.60}; expected an object with nickname and "
+                            "remark", path=users_path)
+        names = [user.get(key) for key in ("nickname", "remark")]
+        if not all(name is None or isinstance(name, str) for name in names):
+            raise LoadError(f"key {wxid!r}: nickname/remark {names!r:.80}; expected strings",
+                            path=users_path)
+        builder.learn(str(user.get("wxid") or wxid).strip(), *[n for n in names if n])
+    return True
+
+
+def load_pywxdump(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None, room=None):
     """PyWxDump CSV (``id,MsgSvrID,type_name,is_sender,talker,room_name,msg,src,CreateTime``).
 
-    ``talker`` is the sender's wxid in a group chat (``我`` or is_sender=1 for the exporting
-    account) and ``room_name`` the chat room id. CreateTime may be epoch seconds or a local time.
+    ``talker`` is the sender's wxid in a group chat (``我`` — or the account's wxid, if
+    PyWxDump was given it — for the exporting account, is_sender=1) and ``room_name`` the chat
+    room id. CreateTime may be epoch seconds or a local time. Names in system lines are linked
+    to wxids through the ``users.json`` PyWxDump writes beside the CSV (see the module docstring).
     """
-    text, encoding = decode(path, read_bytes(path))
-    skips = Skips(path)
-    builder = _Builder(path, pseudonyms, keep_text, skips)
-    seen_ids: dict[str, int] = {}
-    for line, row in csv_records(path, text, PYWXDUMP_COLUMNS):
-        if builder.duplicate(line, row):
-            continue
+    export = open_csv(path)
+    builder = _Builder(export, pseudonyms, keep_text)
+    has_users = _learn_pywxdump_users(path, builder)
+    rows = list(export.records(PYWXDUMP_COLUMNS))
+    own_ids = (r["talker"].strip() for _, r in rows if r["is_sender"].strip() == "1")
+    builder.name_to_id[SELF] = builder.name_to_id["我"] = next(
+        (talker for talker in own_ids if talker not in UNKNOWN_TALKERS + ("我",)), SELF)
+    groups = GroupIds(pseudonyms, group_id, room)
+    server_ids = FirstSeen()
+
+    def read(line: int, row: dict) -> ChatLine | str:
         server_id = row["MsgSvrID"].strip()
-        if server_id and server_id != "0":
-            if server_id in seen_ids:
-                skips.add(line, f"duplicate MsgSvrID of line {seen_ids[server_id]}")
-                continue
-            seen_ids[server_id] = line
+        first = server_ids.earlier(line, server_id) if server_id not in ("", "0") else None
+        if first is not None:
+            return f"duplicate MsgSvrID of line {first}"
         name = row["type_name"].strip()
         kind = TYPE_NAMES.get(name)
         if kind is None:
-            skips.add(line, f"unknown message type type_name={name[:20]!r}")
-            continue
+            return f"unknown message type type_name={name[:20]!r}"
         ts = parse_local_time(path, line, "CreateTime", row["CreateTime"])
-        is_sender = row["is_sender"].strip()
-        if is_sender not in ("0", "1"):
-            raise bad_value(path, line, "is_sender", row["is_sender"], "0 or 1")
-        room = row["room_name"].strip()
-        if not room and not group_id:
+        own = _is_sender(path, line, row, "is_sender")
+        room_id = row["room_name"].strip()
+        if not room_id and not (group_id or room):
             raise bad_value(path, line, "room_name", row["room_name"], "the chat room id (e.g. 123@chatroom)")
-        group = _group(pseudonyms, group_id, room)
         talker = row["talker"].strip()
         if kind == SYSTEM or (kind == "pat" and not talker):
-            builder.system(line, ts, group, row["msg"])
-            continue
-        sender = SELF if is_sender == "1" or talker == "我" else talker
-        if not sender:
-            skips.add(line, "message without a sender (talker empty)")
-            continue
-        builder.message(ts, group, sender, kind, row["msg"])
-    return finish(builder.records, keep_text=keep_text, skips=skips, source_format="pywxdump",
-                  encoding=encoding, path=path)
+            return ChatLine(ts, groups.of(room_id), SYSTEM, "", row["msg"])
+        sender = SELF if own else talker
+        if sender in UNKNOWN_TALKERS:
+            return f"message whose sender PyWxDump could not tell (talker {talker!r})"
+        return ChatLine(ts, groups.of(room_id), kind, sender, row["msg"])
+
+    log = builder.run(rows, read, "pywxdump")
+    named = log.events["msg_kind"].eq(SYSTEM) & log.events["event"].ne("message")
+    if not has_users and named.any():
+        log.notes.append(f"no {USERS_FILE} beside the PyWxDump file: the people named in its system lines "
+                         "(joins, exits, removals) cannot be linked to the wxids of their messages, so a "
+                         f"member who both writes and is named counts twice; put PyWxDump's {USERS_FILE} "
+                         "next to the CSV")
+    return log
 
 
 __all__ = [
     "LoadError",
     "PYWXDUMP_COLUMNS",
     "TYPE_CODES",
+    "ChatLine",
     "TYPE_NAMES",
     "V1_COLUMNS",
     "V2_COLUMNS",
+    "expand_template",
     "load_pywxdump",
     "load_wechatmsg_v1",
     "load_wechatmsg_v2",

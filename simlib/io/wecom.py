@@ -3,8 +3,9 @@
 * ``externalcontact/groupchat/get`` response → members and one ``join`` event per member.
   The API's ``join_scene``: 1 = invited directly by a member, 2 = invited via a link
   (both → ``referral``, ``ref_id`` = pseudonym of ``invitor.userid`` when given),
-  3 = scanned the group QR code (→ ``organic``). The API lists current members only, so
-  earlier leavers are absent.
+  3 = scanned the group QR code (→ ``organic``). ``invitor`` must be absent, null or an object
+  ``{"userid": "…"}``; any other shape is a LoadError, like any other malformed value. The API
+  lists current members only, so earlier leavers are absent.
 * ``change_external_chat`` callback events (XML as pushed to the callback URL, or the same
   fields as JSON; one file may hold many) → ``join`` / ``leave`` / ``removed`` events.
   The callback codes scenes differently from the API: ``JoinScene`` 0 = invited by a member
@@ -26,7 +27,7 @@ import xml.etree.ElementTree as ET
 import pandas as pd
 
 from simlib import schema
-from simlib.io.common import LoadError, Skips, decode, finish, parse_epoch, read_bytes
+from simlib.io.common import GroupIds, LoadError, Skips, decode, finish, parse_epoch, read_bytes
 from simlib.io.pseudonym import Pseudonymizer
 
 API_JOIN_SCENES = {1: "referral", 2: "referral", 3: "organic"}
@@ -64,21 +65,61 @@ def check_errcode(path, payload, key_path: str = "") -> None:
 
 
 def _require(path, obj: dict, key: str, key_path: str, expected: str):
-    if not isinstance(obj, dict) or key not in obj:
+    if not isinstance(obj, dict):
+        raise LoadError(f"{key_path} has value {_shown(obj)}; expected an object with {key!r}", path=path)
+    if key not in obj:
         raise LoadError(f"key {key_path}.{key} is missing; expected {expected}", path=path)
     return obj[key]
 
 
+def _require_list(path, obj: dict, key: str, key_path: str, expected: str) -> list:
+    value = _require(path, obj, key, key_path, expected)
+    if not isinstance(value, list):
+        name = key if key_path == "top level" else f"{key_path}.{key}"
+        raise LoadError(f"key {name} is {type(value).__name__}; expected a list", path=path)
+    return value
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _id(path, value, key_path: str) -> str:
+    """An id (userid, chat id): a non-empty string; a number or an object is an error."""
+    if not isinstance(value, str) or not value.strip():
+        raise LoadError(f"key {key_path} has value {_shown(value)}; expected a non-empty string (an id)",
+                        path=path)
+    return value.strip()
+
+
+def _required_id(path, obj: dict, key: str, key_path: str) -> str:
+    return _id(path, _require(path, obj, key, key_path, "an id string"), f"{key_path}.{key}")
+
+
+def _inviter(path, invitor, key_path: str) -> str | None:
+    """``invitor.userid`` of a groupchat/get member (None when the API gives no inviter)."""
+    if invitor is None:
+        return None
+    if not isinstance(invitor, dict):
+        raise LoadError(f"key {key_path} has value {_shown(invitor)}; expected an object like "
+                        '{"userid": "…"} (or no invitor)', path=path)
+    userid = invitor.get("userid")
+    return None if userid is None or userid == "" else _id(path, userid, f"{key_path}.userid")
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,18}")  # fits a 64-bit integer
+
+
 def _int(path, value, key_path: str, *, minimum: int | None = 0) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, str))
-        or not str(value).strip().lstrip("-").isdigit()
-    ):
-        raise LoadError(f"key {key_path} has value {value!r}; expected an integer", path=path)
-    number = int(value)
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not _INTEGER.fullmatch(text):
+        raise LoadError(f"key {key_path} has value {_shown(value)}; expected an integer (at most 18 digits)",
+                        path=path)
+    number = int(text)
     if minimum is not None and number < minimum:
-        raise LoadError(f"key {key_path} has value {value!r}; expected an integer >= {minimum}", path=path)
+        raise LoadError(f"key {key_path} has value {_shown(value)}; expected an integer >= {minimum}",
+                        path=path)
     return number
 
 
@@ -87,7 +128,7 @@ def _epoch(path, value, key_path: str) -> pd.Timestamp:
         return parse_epoch(path, None, key_path, value)
     except LoadError:
         raise LoadError(
-            f"key {key_path} has value {value!r}; expected Unix epoch seconds between 2000 and 2100",
+            f"key {key_path} has value {_shown(value)}; expected Unix epoch seconds between 2000 and 2100",
             path=path,
         ) from None
 
@@ -95,30 +136,24 @@ def _epoch(path, value, key_path: str) -> pd.Timestamp:
 # ---------------------------------------------------------------- groupchat/get
 
 
-def load_groupchat_get(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None):
+def load_groupchat_get(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None, room=None):
     """One ``groupchat/get`` response, or a JSON array of them (several groups)."""
     payload = read_json(path)
     responses = payload if isinstance(payload, list) else [payload]
-    skips = Skips(path)
+    skips = Skips()
+    groups = GroupIds(pseudonyms, group_id, room)
     records: list[dict] = []
     for index, response in enumerate(responses):
         prefix = f"[{index}]" if isinstance(payload, list) else ""
         check_errcode(path, response, prefix)
         chat = _require(path, response, "group_chat", prefix or "top level", "the group_chat object")
         key = f"{prefix}group_chat" if prefix else "group_chat"
-        chat_id = _require(path, chat, "chat_id", key, "the chat id string")
-        group = group_id or pseudonyms.group(str(chat_id))
-        members = _require(path, chat, "member_list", key, "a list of members")
-        if not isinstance(members, list):
-            raise LoadError(f"key {key}.member_list is {type(members).__name__}; expected a list", path=path)
+        chat_id = _required_id(path, chat, "chat_id", key)
+        group = groups.of(chat_id)
         seen: set[str] = set()
-        for position, member in enumerate(members):
+        for position, member in enumerate(_require_list(path, chat, "member_list", key, "a list of members")):
             where = f"{key}.member_list[{position}]"
-            userid = _require(path, member, "userid", where, "the member's userid")
-            if not isinstance(userid, str) or not userid.strip():
-                raise LoadError(
-                    f"key {where}.userid has value {userid!r}; expected a non-empty string", path=path
-                )
+            userid = _required_id(path, member, "userid", where)
             if userid in seen:
                 skips.add(position + 1, f"{where}: duplicate member entry")
                 continue
@@ -127,11 +162,10 @@ def load_groupchat_get(path, pseudonyms: Pseudonymizer, *, keep_text=False, grou
             ts = _epoch(path, join_time, f"{where}.join_time")
             join_scene = _require(path, member, "join_scene", where, "1, 2 or 3")
             scene = _int(path, join_scene, f"{where}.join_scene")
+            inviter = _inviter(path, member.get("invitor"), f"{where}.invitor")  # sic: the API's spelling
             if scene not in API_JOIN_SCENES:
                 skips.add(position + 1, f"{where}: unknown join_scene {scene} (expected 1, 2 or 3)")
                 continue
-            invitor = member.get("invitor")  # sic: the API's spelling
-            inviter = invitor.get("userid") if isinstance(invitor, dict) else None
             channel = API_JOIN_SCENES[scene]
             records.append({
                 "ts": ts, "group_id": group, "member_id": pseudonyms.member(userid), "event": "join",
@@ -187,11 +221,12 @@ def _json_callbacks(path, text: str) -> list[dict]:
         return items
 
 
-def load_callbacks(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None):
+def load_callbacks(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None, room=None):
     """``change_external_chat`` callbacks: XML documents (``<xml>…</xml>`` one after another) or JSON."""
     text, encoding = decode(path, read_bytes(path))
     callbacks = _xml_callbacks(path, text) if text.lstrip().startswith("<") else _json_callbacks(path, text)
-    skips = Skips(path)
+    skips = Skips()
+    groups = GroupIds(pseudonyms, group_id, room)
     records: list[dict] = []
     for number, callback in enumerate(callbacks, start=1):
         where = f"callback {number}"
@@ -205,9 +240,9 @@ def load_callbacks(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id
         if callback.get("ChangeType") != "update" or detail not in ("add_member", "del_member"):
             skips.add(number, f"{where}: not a member change (ChangeType/UpdateDetail)")
             continue
-        chat_id = callback.get("ChatId")
-        if not chat_id:
+        if not callback.get("ChatId"):
             raise LoadError(f"{where} lacks ChatId; expected the group's chat id", path=path, line=None)
+        chat_id = _id(path, callback["ChatId"], f"{where}.ChatId")
         stamp = callback.get("CreateTime", callback.get("TimeStamp"))
         if stamp is None:
             raise LoadError(f"{where} lacks CreateTime (or TimeStamp); expected epoch seconds", path=path)
@@ -217,10 +252,11 @@ def load_callbacks(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id
             members = members.get("Item", [])
         if isinstance(members, str):
             members = [members]
-        if not members or not all(isinstance(m, str) and m.strip() for m in members):
-            raise LoadError(f"{where}.MemChangeList has value {members!r}; expected a list of member userids",
-                            path=path)
-        group = group_id or pseudonyms.group(str(chat_id))
+        if not isinstance(members, list) or not members or not all(isinstance(m, str) and m.strip()
+                                                                   for m in members):
+            raise LoadError(f"{where}.MemChangeList has value {_shown(members)}; expected a list of member "
+                            "userids", path=path)
+        group = groups.of(chat_id)
         if callback["UpdateDetail"] == "add_member":
             scene = _int(path, callback.get("JoinScene", ""), f"{where}.JoinScene")
             if scene not in CALLBACK_JOIN_SCENES:
@@ -246,16 +282,14 @@ def load_callbacks(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id
 # ---------------------------------------------------------------- statistic_group_by_day
 
 
-def load_statistic(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None):
+def load_statistic(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=None, room=None):
     """``statistic_group_by_day`` response → ``daily`` (dates are Asia/Shanghai midnights)."""
     payload = read_json(path)
     check_errcode(path, payload)
-    items = _require(path, payload, "items", "top level", "the list of daily items")
-    if not isinstance(items, list):
-        raise LoadError(f"key items is {type(items).__name__}; expected a list", path=path)
-    skips = Skips(path)
+    skips = Skips()
     rows = []
     seen: dict[int, int] = {}
+    items = _require_list(path, payload, "items", "top level", "the list of daily items")
     for index, item in enumerate(items):
         where = f"items[{index}]"
         stat_time = _require(path, item, "stat_time", where, "epoch seconds of the day")

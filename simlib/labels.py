@@ -360,6 +360,7 @@ _ENTRIES: dict[str, ZhEn] = {
     "claim": ("原文主张", "Claim"),
     "section": ("章节", "Section"),
     "claim_kind": ("主张类型", "Kind of claim"),
+    "article_figure": ("原文数字", "The article's figure"),
     "explanation": ("说明", "Explanation"),
     "kind_test": ("模拟检验", "Tested by simulation"),
     "kind_input": ("模型输入", "Model input"),

@@ -80,6 +80,27 @@ class Context:
             self.findings.append(finding)
             display(Markdown(finding.text))
 
+    def claims_check(self) -> pd.DataFrame:
+        """This lesson's claims of the article with their verdicts on this run's metrics, as a
+        table to display (原文主张核对): source row, kind, the article's figure, the measured value
+        and the verdict in words. Echoes (inputs, calibrated parameters) are labelled as such,
+        never as evidence. The verdicts are kept for results.json."""
+        from simlib import claims
+        from simlib.labels import label
+
+        table = claims.verdict_table({self.scenario: self.metrics}, self.lang, notebook=self.notebook)
+        self.tables["claims_check"] = table
+        figures = [claims.figure_text(claims.get(claim), self.lang) for claim in table["claim"]]
+        shown = pd.DataFrame({
+            label("section", self.lang): table["section"],
+            label("claim", self.lang): table["source"],
+            label("claim_kind", self.lang): [claims.kind_label(kind, self.lang) for kind in table["kind"]],
+            label("article_figure", self.lang): figures,
+            label("verdict", self.lang): [claims.verdict_label(code, self.lang) for code in table["verdict"]],
+            label("explanation", self.lang): table["explanation"],
+        })
+        return shown
+
     def save(self) -> Path | None:
         """Write results.json and tables/ to output_dir (nothing when output_dir is None)."""
         from simlib.results import write_results

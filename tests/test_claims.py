@@ -281,3 +281,17 @@ def test_every_verdict_has_an_explanation_in_both_languages():
     texts = claims.explanation_texts()
     assert set(texts) == tests | others
     assert all(text.zh != text.en for text in texts.values())
+
+
+def test_a_notebook_context_shows_its_lessons_claims_with_verdicts():
+    from simlib import notebook
+
+    ctx = notebook.start("01_member_tiering", scenario="smoke", overrides={}, replications=2, seed=1,
+                         output_dir=None, lang="zh")
+    ctx.record("tiered_vs_untiered_retention_lift", {"mean": 0.01, "low": -0.01, "high": 0.03})
+    shown = ctx.claims_check()
+    ids = [claim.id for claim in claims.for_notebook("01_member_tiering")]
+    assert len(shown) == len(ids) and list(ctx.tables["claims_check"]["claim"]) == ids
+    row = ctx.tables["claims_check"].set_index("claim").loc["tiering_retention_lift"]
+    assert row["verdict"] == "not_reproduced"
+    assert "原文数字" in shown.columns and "已复现" not in set(shown["判定"])

@@ -11,6 +11,7 @@
         run.json                            the run's key (notebook, scenario, parameters and notebook hashes)
     <reports>/<batch>/failed/<notebook>/<scenario-slug>/
         notebook.ipynb, error.txt, kernel-stderr.txt
+    <reports>/<batch>/.lock                 held by the batch process writing the folder
     <reports>/latest                        a link to the newest batch folder (or a copy of its index.html)
 
 The names live here only; the manifest is read here only, tolerant of a torn last line (a batch
@@ -43,6 +44,10 @@ RUN_HTML = "notebook.html"
 RUN_INFO = "run.json"
 ERROR_FILE = "error.txt"
 STDERR_FILE = "kernel-stderr.txt"
+LOCK_FILE = ".lock"  # held by the batch writing the folder
+
+#: What identifies a run's output: a final folder whose run.json differs in these is stale.
+RUN_KEY_FIELDS = ("notebook", "scenario", "params_hash", "notebook_hash")
 
 #: Every status a manifest record can have, and those that mean the run failed.
 STATUSES = ("ok", "failed", "timeout", "kernel_died", "skipped")

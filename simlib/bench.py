@@ -22,6 +22,9 @@ untimed warm-up — because the machine is shared and noisy):
 * **sweep** — 10 scenarios × 30 replications × 500 members × 180 days through
   :func:`simlib.runner.sweep` (one process pool for all runs) with 2 workers and with 1,
   giving the speed-up and the peak memory of any process of the pool.
+* **batch** — a 16-run notebook batch on the local default and on a 2-worker local Dask
+  cluster: the Dask overhead and the wall time projected for N workers
+  (:mod:`simlib.batch.benchmark`; ``--batch-only`` runs it alone, ``--no-batch`` skips it).
 
 Each figure is measured in a forked child process, so its peak resident set size (``ru_maxrss``
 of ``resource.getrusage``) belongs to that phase alone and earlier phases leave no noise.
@@ -531,7 +534,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep-repeats", type=int, help="repeats of each sweep timing (median reported)")
     parser.add_argument("--workers", type=int, help="workers of the parallel sweep (default 2)")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+    parser.add_argument("--batch-only", action="store_true",
+                        help="only the batch figure: 16 notebook runs locally and on a 2-worker Dask cluster")
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch figure (a few minutes)")
+    parser.add_argument("--batch-repeats", type=int, default=1, help="repeats of each batch timing (median)")
     args = parser.parse_args(argv)
+    if args.batch_only:
+        return _batch_only(args)
     sizes = QUICK if args.quick else FULL
     given = (("repeats", args.repeats), ("sweep_repeats", args.sweep_repeats), ("workers", args.workers))
     changes = {name: value for name, value in given if value is not None}
@@ -543,6 +552,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n(targets apply only to the default sizes, repeats and workers)")
     if args.quick:
         print("\n(quick smoke run: tiny sizes, so the targets do not apply)")
+    if not args.quick and not args.no_batch:
+        from simlib.batch import benchmark
+
+        figures["batch"] = benchmark.measure(args.batch_repeats)
+        print("\n" + benchmark.format_figure(figures["batch"]))
     if "profile" in figures:
         print(f"\nTop 10 functions by own time, one replication"
               f" ({sizes.members} members × {sizes.days} days):")
@@ -555,6 +569,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.strict and figures["all_targets_met"] is False:
         return 1
     return 0
+
+
+def _batch_only(args: argparse.Namespace) -> int:
+    """``--batch-only``: the batch figure alone (JSON under the key "batch")."""
+    from simlib.batch import benchmark
+
+    started = time.perf_counter()
+    figure = benchmark.measure(args.batch_repeats)
+    print(benchmark.format_figure(figure))
+    print(f"\nbenchmark wall time: {time.perf_counter() - started:.1f} s")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"batch": figure}, indent=2), encoding="utf-8")
+        print(f"figures written to {args.json}")
+    return 1 if args.strict and figure["dask_overhead"] > benchmark.OVERHEAD_TARGET else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Command line: ``simlib batch params/batches/default.yaml [--force] [--workers N] ...``.
+"""Command line: ``simlib batch params/batches/default.yaml [--force] [--workers N] [--scheduler ADDR] ...``.
 
-Exit status: 0 when every run (and the report) succeeded, 1 when something failed,
-2 when the batch file or an option is invalid (nothing was run).
+Exit status: 0 when every run (and the report) succeeded; 1 when something failed (a run, the
+report, or writing the manifest); 2 when the batch file or an option is invalid or the batch
+cannot start (nothing was run); 130 when Ctrl-C or SIGTERM stopped it (every run that finished
+is recorded; running the same command again executes the rest).
 """
 
 from __future__ import annotations
@@ -31,12 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("batch_file", help="YAML batch file, e.g. params/batches/default.yaml")
     batch.add_argument("--force", action="store_true", help="re-run runs that already succeeded")
-    batch.add_argument("--workers", type=_positive_int, default=None, help="parallel runs (default: batch file, else all cores)")
+    batch.add_argument("--workers", type=_positive_int, default=None,
+                       help="parallel runs (default: batch file, else all cores)")
     batch.add_argument("--only-notebooks", nargs="+", metavar="NOTEBOOK", default=None,
                        help="run only these notebooks of the batch")
     batch.add_argument("--reports-dir", default="reports", help="where batch folders go (default: reports)")
     batch.add_argument("--notebooks-dir", default="notebooks", help="where notebook names are looked up")
-    batch.add_argument("--scenarios-dir", default="params/scenarios", help="where scenario names are looked up")
+    batch.add_argument("--scenarios-dir", default="params/scenarios",
+                       help="where scenario names are looked up")
+    batch.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run the notebooks on this Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                            "(default: processes of this machine)")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -44,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "batch":
-        from simlib.batch import BatchFileError, run_batch
+        from simlib.batch import BatchFileError, BatchInterrupted, BatchStartError, run_batch
 
         try:
             summary = run_batch(
@@ -56,14 +63,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 scenarios_dir=args.scenarios_dir,
                 only_notebooks=args.only_notebooks,
                 progress=not args.no_progress,
+                scheduler=args.scheduler,
             )
-        except BatchFileError as exc:
+        except (BatchFileError, BatchStartError) as exc:
             print(f"simlib batch: error: {exc}", file=sys.stderr)
             return 2
-        except KeyboardInterrupt:
-            print("simlib batch: interrupted; finished runs are kept in the manifest", file=sys.stderr)
+        except BatchInterrupted as exc:
+            print(exc.summary.format())
+            print(f"simlib batch: {exc}", file=sys.stderr)
+            return 130
+        except KeyboardInterrupt:  # before the first run started: nothing to record
+            print("simlib batch: interrupted before any run started; nothing was run", file=sys.stderr)
             return 130
         print(summary.format())
+        if summary.manifest_error:
+            print(f"simlib batch: error: the manifest could not be written ({summary.manifest_error})",
+                  file=sys.stderr)
         return 0 if summary.ok else 1
     return 2  # pragma: no cover - argparse rejects unknown commands
 

@@ -86,7 +86,8 @@ class SimulationResult:
         rows = []
         for name in names or [c for c in self.summaries.columns if c != "replication"]:
             entry = mean_ci(self.summaries[name].astype(float).tolist())
-            rows.append({"metric": name, "mean": entry["mean"], "low": entry["low"], "high": entry["high"], "n": entry["n"]})
+            rows.append({"metric": name, "mean": entry["mean"], "low": entry["low"], "high": entry["high"],
+                         "n": entry["n"]})
         return pd.DataFrame(rows)
 
     def tier_daily(self) -> pd.DataFrame:
@@ -165,7 +166,8 @@ def sweep(
     """Run several scenarios with the same seeds (paired). Values are Params or override dicts
     applied to ``base``. All replications of all scenarios share one process pool."""
     base_params = load_scenario(base) if base is None or isinstance(base, (str, os.PathLike)) else base
-    resolved = {name: value if isinstance(value, Params) else base_params.with_overrides(value, source=f"sweep[{name}]")
+    resolved = {name: value if isinstance(value, Params)
+                else base_params.with_overrides(value, source=f"sweep[{name}]")
                 for name, value in scenarios.items()}
     seed = base_params.simulation.seed if seed is None else seed
     jobs, owners = [], []
@@ -184,11 +186,46 @@ def _run_tagged_chunk(tagged: list[tuple[int, tuple]]) -> list[tuple[int, dict[s
     return [(index, _run_one(*job)) for index, job in tagged]
 
 
+def _chunks(tagged: list[tuple[int, tuple]], count: int) -> list[list[tuple[int, tuple]]]:
+    """``count`` interleaved chunks (long and short replications spread evenly), empty ones dropped."""
+    return [chunk for chunk in (tagged[i::count] for i in range(count)) if chunk]
+
+
 def _execute_tagged(jobs: list, workers: int) -> list[tuple[int, dict[str, Any]]]:
+    """Run ``jobs`` and return (index, summary) pairs in any order.
+
+    On the Dask cluster named by ``SIMLIB_DASK_SCHEDULER`` when it is set (``workers`` is then
+    the cluster's business); else in this process (``workers`` = 1) or a process pool whose
+    workers end with this process.
+    """
+    from simlib.batch.cluster import scheduler_from_env
+
     tagged = list(enumerate(jobs))
+    if (address := scheduler_from_env()) is not None:
+        return _execute_on_dask(tagged, address)
     workers = min(max(1, workers or _default_workers()), len(jobs))
     if workers == 1:
         return _run_tagged_chunk(tagged)
-    chunks = [tagged[i::workers * 4] for i in range(workers * 4)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [item for chunk in pool.map(_run_tagged_chunk, [c for c in chunks if c]) for item in chunk]
+    from simlib.batch.lifeline import die_with_parent
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
+        return [item for chunk in pool.map(_run_tagged_chunk, _chunks(tagged, workers * 4)) for item in chunk]
+
+
+_dask_clients: dict[str, Any] = {}
+
+
+def _execute_on_dask(tagged: list[tuple[int, tuple]], address: str) -> list[tuple[int, dict[str, Any]]]:
+    """Replications as tasks on a Dask cluster; the summaries travel back to this process.
+
+    One client per scheduler address is kept for the process's life, so that a notebook's
+    repeated ``simulate`` calls do not reconnect.
+    """
+    from simlib.batch.cluster import connect, total_threads
+
+    client = _dask_clients.get(address)
+    if client is None or client.status != "running":
+        client = _dask_clients[address] = connect(address)
+    chunks = _chunks(tagged, total_threads(client) * 4)
+    futures = client.map(_run_tagged_chunk, chunks, pure=False)
+    return [item for chunk in client.gather(futures) for item in chunk]

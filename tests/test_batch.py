@@ -1,12 +1,12 @@
 """Batch runner: batch-file validation, slugs, and real Papermill runs of tiny fixture notebooks.
 
-Kernels are slow to start, so the failure modes (exception, timeout, dead kernel, missing
-results.json) and the hostile scenario name share one batch run with 2 workers.
+The failure modes (exception, timeout, dead kernel, missing results.json, unwritable outputs,
+Ctrl-C, kill -9) and the hostile scenario name are tested in test_faults.py; :func:`make_tree`
+and the helpers here serve both files.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -21,23 +21,26 @@ from simlib.slug import UnsafePathError, contained, safe_folder_name, slugify
 FIXTURES = Path(__file__).parent / "fixtures" / "batch"
 REPO = Path(__file__).parents[1]
 XSS = "../../x<script>alert(1)</script>"
-RUN_KEYS = {
-    "notebook", "scenario", "scenario_slug", "params_hash", "notebook_hash", "seed", "versions",
-    "git_commit", "status", "duration_s", "outputs", "error",
-}
+# A scenario file whose name and label carry markup (a name cannot hold '/', so no </script>).
+HOSTILE_NAME = "x<img src=x onerror=alert(1)>"
+HOSTILE_LABEL = "<script>alert(2)</script><img src=y onerror=alert(3)>"
 
 
 @pytest.fixture()
 def tree(tmp_path: Path) -> dict[str, Path]:
+    return make_tree(tmp_path)
+
+
+def make_tree(tmp_path: Path) -> dict[str, Path]:
     """Fixture notebooks and scenarios copied under tmp_path, plus the hostile scenario file."""
     notebooks = tmp_path / "notebooks"
     shutil.copytree(FIXTURES, notebooks, ignore=shutil.ignore_patterns("scenarios"))
     scenarios = tmp_path / "a" / "b" / "scenarios"
     shutil.copytree(FIXTURES / "scenarios", scenarios)
-    hostile = scenarios / f"{XSS}.yaml"  # tmp_path/a/x<script>alert(1)</ + script>.yaml
-    hostile.parent.mkdir(parents=True, exist_ok=True)
-    hostile.write_text("behaviour: ok\n", encoding="utf-8")
-    return {"root": tmp_path, "notebooks": notebooks, "scenarios": scenarios, "reports": tmp_path / "reports"}
+    hostile = scenarios / f"{HOSTILE_NAME}.yaml"
+    hostile.write_text(f"label: {json.dumps(HOSTILE_LABEL)}\ndescription: ok\n", encoding="utf-8")
+    return {"root": tmp_path, "notebooks": notebooks, "scenarios": scenarios, "reports": tmp_path / "reports",
+            "hostile": hostile}
 
 
 def write_batch(tree: dict[str, Path], text: str, name: str = "batch.yaml") -> Path:
@@ -157,7 +160,7 @@ def test_params_hash_follows_scenario_content_and_notebook(tree):
     first = plan_batch(path, **dirs(tree)).runs[0]
     batch_dir = tree["reports"].resolve() / safe_folder_name("基线 batch")
     assert first.final_dir == batch_dir / "runs" / "chaos" / slugify("ok")
-    (tree["scenarios"] / "ok.yaml").write_text("behaviour: ok\n# edited\n", encoding="utf-8")
+    (tree["scenarios"] / "ok.yaml").write_text("description: ok\n# edited\n", encoding="utf-8")
     second = plan_batch(path, **dirs(tree)).runs[0]
     assert second.params_hash != first.params_hash and second.notebook.sha256 == first.notebook.sha256
     write_batch(tree, GOOD.replace("seed: 5", "seed: 6"))
@@ -214,98 +217,6 @@ def test_latest_falls_back_to_a_copy_without_symlinks(tmp_path: Path, monkeypatc
 # --------------------------------------------------------------------------- real runs
 
 
-def snapshot(root: Path) -> set[Path]:
-    return {p for p in root.rglob("*")}
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def test_failures_are_isolated_recorded_and_rerun(tree, capsys):
-    path = write_batch(tree, f"""\
-name: chaos <b>batch</b>
-scenarios: [ok, raise, sleep, die, noresults, "{XSS}"]
-notebooks: [chaos]
-report_notebook: report
-replications: 3
-seed: 11
-workers: 2
-timeout_s: 10
-start_timeout_s: 120
-lang: en
-overrides: {{speed: 2}}
-""")
-    before = snapshot(tree["root"])
-    summary = run_batch(path, progress=False, **dirs(tree))
-
-    statuses = {r["scenario"]: r["status"] for r in summary.records}
-    hostile_name = XSS  # a name, not a path: listed as written
-    assert statuses == {"ok": "ok", "raise": "failed", "sleep": "timeout", "die": "kernel_died",
-                        "noresults": "failed", hostile_name: "ok"}
-    assert not summary.ok
-    batch_dir = summary.batch_dir
-    assert batch_dir == (tree["reports"] / safe_folder_name("chaos <b>batch</b>")).resolve()
-
-    # final paths only for the successful runs, failures under failed/ with error.txt
-    for record in summary.records:
-        final = batch_dir / "runs" / "chaos" / record["scenario_slug"]
-        failed = batch_dir / "failed" / "chaos" / record["scenario_slug"]
-        assert RUN_KEYS <= record.keys()
-        assert record["notebook_hash"] == sha256(tree["notebooks"] / "chaos.ipynb")
-        assert len(record["params_hash"]) == 64 and record["seed"] == 11
-        assert set(record["versions"]) == {"python", *loop.VERSIONED_PACKAGES}
-        if record["status"] == "ok":
-            assert sorted(p.name for p in final.iterdir()) == [
-                "notebook.html", "notebook.ipynb", "results.json", "run.json", "tables"]
-            results = json.loads((final / "results.json").read_text(encoding="utf-8"))
-            assert results["seed"] == 11 and results["replications"] == 3
-            assert not failed.exists()
-        else:
-            assert not final.exists()
-            assert (failed / "notebook.ipynb").is_file() and not (failed / "results.json").exists()
-            error_text = (failed / "error.txt").read_text(encoding="utf-8")
-            assert error_text.startswith(f"status: {record['status']}")
-            assert record["error"]
-    assert "boom from the fixture notebook" in (
-        batch_dir / "failed" / "chaos" / slugify("raise") / "error.txt").read_text(encoding="utf-8")
-    assert "wrote no results.json" in {r["scenario"]: r["error"] for r in summary.records}["noresults"]
-
-    # nothing outside the batch folder, no temporary folders left behind
-    created = snapshot(tree["root"]) - before
-    latest = tree["reports"] / "latest"
-    for new in created:
-        assert new == tree["reports"] or new == latest or new.resolve().is_relative_to(batch_dir), new
-        assert ".tmp-" not in new.name and ".old-" not in new.name, new
-    assert latest.is_symlink() and latest.resolve() == batch_dir
-
-    # the report: index.html without code, hostile names escaped everywhere in HTML
-    index = (batch_dir / "index.html").read_text(encoding="utf-8")
-    assert "x&lt;script&gt;alert(1)&lt;/script&gt;" in index
-    assert "import json" not in index and "html_text(" not in index  # code cells excluded
-    for html_file in tree["root"].rglob("*.html"):
-        text = html_file.read_text(encoding="utf-8")
-        assert "<script>alert" not in text and "<b>batch" not in text, html_file
-
-    timing = json.loads((batch_dir / "timing.json").read_text(encoding="utf-8"))
-    assert timing["runs_executed"] == 6 and timing["workers"] == 2
-    assert 0 < timing["notebook_compute_sum_s"] < timing["run_time_sum_s"]
-    assert 0 < timing["share_outside_compute_of_run_time"] < 1
-    capsys.readouterr()
-
-    # re-run through the CLI: exactly the failed runs execute again, the ok ones are skipped
-    code = main(["batch", str(path), "--no-progress", "--notebooks-dir", str(tree["notebooks"]),
-                 "--scenarios-dir", str(tree["scenarios"]), "--reports-dir", str(tree["reports"])])
-    out = capsys.readouterr().out
-    assert code == 1
-    assert "4 run(s) failed" in out and "[kernel_died] chaos × die" in out
-    manifest = batch.read_manifest(batch_dir)
-    assert len(manifest) == 12
-    second = {r["scenario"]: r["status"] for r in manifest[6:]}
-    assert second == {**statuses, "ok": "skipped", hostile_name: "skipped"}
-    assert (batch_dir / "index.html").is_file()
-
-
 def test_rerun_follows_changes_and_force(tree):
     path = write_batch(tree, GOOD)
     first = run_batch(path, progress=False, **dirs(tree))
@@ -315,13 +226,13 @@ def test_rerun_follows_changes_and_force(tree):
     assert not (tree["reports"] / "latest").exists()  # no report notebook in this batch
 
     # the scenario file changes and the run now fails: re-executed, stale output removed
-    (tree["scenarios"] / "ok.yaml").write_text("behaviour: raise\n", encoding="utf-8")
+    (tree["scenarios"] / "ok.yaml").write_text("description: raise\n", encoding="utf-8")
     broken = run_batch(path, progress=False, **dirs(tree))
     assert [r["status"] for r in broken.records] == ["failed"]
     assert not final.exists()
     assert (first.batch_dir / "failed" / "chaos" / slugify("ok") / "error.txt").exists()
 
-    (tree["scenarios"] / "ok.yaml").write_text("behaviour: ok\n", encoding="utf-8")
+    (tree["scenarios"] / "ok.yaml").write_text("description: ok\n", encoding="utf-8")
     fixed = run_batch(path, progress=False, **dirs(tree))
     assert [r["status"] for r in fixed.records] == ["ok"]
     assert final.is_dir() and not (first.batch_dir / "failed" / "chaos" / slugify("ok")).exists()

@@ -14,23 +14,40 @@ A batch file (YAML) lists scenarios, notebooks and the shared run settings::
     lang: zh
     overrides: {}                          # passed to each run's `overrides` parameter
 
-Each run executes in its own kernel inside a worker process and writes into a temporary
-folder that is renamed to ``<reports>/<batch>/runs/<notebook>/<scenario-slug>/`` only when the
-run both finished without error and left a valid ``results.json``. A failed run leaves its
-partial notebook and ``error.txt`` under ``<reports>/<batch>/failed/<notebook>/<scenario-slug>/``.
+Each run executes in its own kernel, in a process of this machine or on a Dask cluster
+(``--scheduler``), and returns its files; the batch process writes them into a temporary folder
+renamed to ``<reports>/<batch>/runs/<notebook>/<scenario-slug>/`` only when the run both
+finished without error and left a valid ``results.json``. A failed run leaves its partial
+notebook and ``error.txt`` under ``<reports>/<batch>/failed/<notebook>/<scenario-slug>/``.
 Every attempt is appended to ``manifest.jsonl``; a re-run skips runs whose key
 (notebook, scenario, parameters hash, notebook hash) is unchanged and last succeeded.
 The folder's layout is :mod:`simlib.batch_folder`.
 
 The work is split by concern: :mod:`simlib.batch.plan` (the batch file, validated, and the runs
-it asks for), :mod:`simlib.batch.worker` (one run, in a worker process) and
-:mod:`simlib.batch.loop` (the batch loop, the manifest, the report and the summary).
+it asks for), :mod:`simlib.batch.worker` (one run, where a worker is), :mod:`simlib.batch.executors`
+(processes of this machine or a Dask cluster), :mod:`simlib.batch.store` (outcomes into the batch
+folder), :mod:`simlib.batch.lifeline` (processes and temporary folders that end with their
+owner), :mod:`simlib.batch.cluster` (Dask connections) and :mod:`simlib.batch.loop` (the batch
+loop, the manifest, the report and the summary).
+
+The names below are loaded on first use, so that importing one submodule (the runner uses
+:mod:`simlib.batch.cluster`) does not load the whole batch machinery.
 """
 
-from simlib.batch.loop import BatchSummary, run_batch
-from simlib.batch.plan import BatchConfig, BatchFileError, load_batch, plan_batch
-from simlib.batch_folder import read_manifest
+import importlib
+from typing import Any
 
-__all__ = [
-    "BatchConfig", "BatchFileError", "BatchSummary", "load_batch", "plan_batch", "read_manifest", "run_batch",
-]
+_EXPORTS = {
+    "BatchInterrupted": "simlib.batch.loop", "BatchStartError": "simlib.batch.loop",
+    "BatchSummary": "simlib.batch.loop", "run_batch": "simlib.batch.loop",
+    "BatchConfig": "simlib.batch.plan", "BatchFileError": "simlib.batch.plan",
+    "load_batch": "simlib.batch.plan", "plan_batch": "simlib.batch.plan",
+    "read_manifest": "simlib.batch_folder",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'simlib.batch' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

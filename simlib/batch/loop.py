@@ -2,53 +2,55 @@
 
 Every attempt is appended to ``manifest.jsonl`` as soon as it ends; a re-run skips runs whose
 key (notebook, scenario, parameters hash, notebook hash) is unchanged and last succeeded.
+
+Runs execute in processes of this machine or on a Dask cluster (:mod:`simlib.batch.executors`);
+either way they return their files and this process writes them (:mod:`simlib.batch.store`).
+Ctrl-C (SIGINT) or SIGTERM stops the batch at once: no run starts any more, running runs are
+stopped, every run that finished is recorded, and :class:`BatchInterrupted` tells what remains.
+One batch at a time writes a batch folder (a lock); what a crashed batch left half-written is
+removed when the next one starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
-import multiprocessing
 import os
 import platform
 import shutil
+import signal
 import subprocess
-import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from simlib.batch.plan import BatchFileError, BatchPlan, RunSpec, plan_batch
-from simlib.batch.worker import (
-    check_results_file,
-    execute,
-    export_html,
-    now_utc,
-    printable,
-    quiet_logs,
-    run_one,
-    stderr_to,
-    store_failure,
-)
+from simlib.batch.cluster import ClusterError, connect, total_threads
+from simlib.batch.executors import DaskRuns, LocalRuns
+from simlib.batch.lifeline import FolderLock
+from simlib.batch.plan import BatchFileError, BatchPlan, NotebookRef, RunSpec, plan_batch
+from simlib.batch.store import remove_stale_temporaries, store_failure, store_outcome
+from simlib.batch.worker import check_results_file, now_utc, printable
 from simlib.batch_folder import (
     ERROR_FILE,
     FAILED_DIR,
     FAILED_STATUSES,
     INDEX_FILE,
     LATEST,
+    LOCK_FILE,
+    MANIFEST_FILE,
     REPORT_NOTEBOOK_FILE,
     RESULTS_FILE,
     RUN_HTML,
     RUN_NOTEBOOK,
     STATUSES,
-    STDERR_FILE,
     TIMING_FILE,
     append_manifest,
     last_attempts,
@@ -58,6 +60,11 @@ from simlib.results import atomic_write_text
 from simlib.slug import contained
 
 VERSIONED_PACKAGES = ("simlib", "numpy", "numba", "pandas", "simpy", "papermill")
+
+
+class BatchStartError(RuntimeError):
+    """The batch cannot start — its folder cannot be written or is in use, or the cluster cannot
+    be reached. Nothing ran; the message says what and where."""
 
 
 def _already_done(run: RunSpec, last: Mapping[str, Any] | None) -> bool:
@@ -93,22 +100,6 @@ def git_commit(folder: str | os.PathLike = ".") -> str | None:
     return commit if done.returncode == 0 and commit else None
 
 
-# Imported once by the fork server, so that each worker starts without paying for them again.
-_PRELOAD = ["simlib.batch", "papermill", "nbclient", "nbconvert.exporters.html"]
-
-
-def _process_context() -> multiprocessing.context.BaseContext:
-    """A fork server with the heavy imports preloaded where available (POSIX), else spawn.
-
-    Plain fork is avoided: the parent runs threads (progress bar, pool management).
-    """
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_PRELOAD)
-        return context
-    return multiprocessing.get_context("spawn")
-
-
 @dataclass
 class BatchSummary:
     """What :func:`run_batch` did: this invocation's manifest records, report and timing."""
@@ -120,6 +111,9 @@ class BatchSummary:
     report_error: str | None = None
     index_html: Path | None = None
     timing: dict[str, Any] = field(default_factory=dict)
+    scheduler: str | None = None  # the Dask scheduler the runs went to, None for this machine
+    manifest_error: str | None = None  # set when a record could not be appended to the manifest
+    unrecorded: int = 0  # records missing from the manifest because of it
 
     @property
     def counts(self) -> Counter:
@@ -135,7 +129,7 @@ class BatchSummary:
 
     @property
     def ok(self) -> bool:
-        return not self.failures and self.report_status in (None, "ok")
+        return not self.failures and self.report_status in (None, "ok") and self.manifest_error is None
 
     def format(self) -> str:
         """A plain-text summary: status counts per notebook, failures, report and timing."""
@@ -145,7 +139,8 @@ class BatchSummary:
         rows = [[nb, *(str(per_notebook[nb, s]) for s in STATUSES)] for nb in notebooks]
         rows.append(["total", *(str(self.counts.get(s, 0)) for s in STATUSES)])
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        lines = [f"batch {printable(self.name)} → {self.batch_dir}"]
+        where = f" (runs on the Dask cluster {self.scheduler})" if self.scheduler else ""
+        lines = [f"batch {printable(self.name)} → {self.batch_dir}{where}"]
         for row in [header, *rows]:
             lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
         if self.failures:
@@ -170,6 +165,13 @@ class BatchSummary:
                 lines.append(f"report: {self.index_html}")
             else:
                 lines.append(f"report FAILED: {printable(self.report_error or '')}")
+        if self.manifest_error:
+            lines.append("")
+            lines.append(
+                f"MANIFEST NOT WRITTEN: {printable(self.manifest_error, 300)}. {self.unrecorded} run(s) of "
+                "this batch are missing from it: the report may not show them and a re-run will execute "
+                "them again."
+            )
         if self.timing:
             timing = self.timing
             lines.append(
@@ -184,6 +186,30 @@ def _summary_line(error: str | None) -> str | None:
         return None
     first = next((line for line in error.splitlines() if line.strip()), error)
     return first[:300]
+
+
+class BatchInterrupted(Exception):
+    """Ctrl-C or SIGTERM stopped the batch; :attr:`summary` holds what finished (and was recorded)."""
+
+    def __init__(self, summary: BatchSummary, stopped: int, not_started: int, report_stopped: bool = False):
+        self.summary, self.stopped, self.not_started = summary, stopped, not_started
+        finished = len(summary.executed)
+        if summary.manifest_error is None:
+            recorded = f"{finished} run(s) finished and are recorded in {MANIFEST_FILE}"
+        else:
+            recorded = (f"{finished} run(s) finished but {summary.unrecorded} record(s) could not be "
+                        f"written to {MANIFEST_FILE} ({summary.manifest_error})")
+        remaining = stopped + not_started
+        if summary.scheduler:  # a task already running on a worker cannot be stopped from here
+            parts = [f"interrupted: {recorded}", f"{remaining} run(s) were cancelled on the cluster (a "
+                     "notebook already running there runs to its end and its result is dropped)"]
+        else:
+            parts = [f"interrupted: {recorded}", f"{stopped} running run(s) were stopped",
+                     f"{not_started} had not started"]
+        tail = ("the report was stopped" if report_stopped else "no report was made") + (
+            f"; run the same command again to execute the {remaining} run(s) that remain" if remaining else
+            "; run the same command again to make the report")
+        super().__init__("; ".join(parts) + "; " + tail)
 
 
 def _default_workers() -> int:
@@ -231,36 +257,114 @@ def _run_outputs(plan: BatchPlan, run: RunSpec, status: str) -> dict[str, str]:
     }
 
 
-def _run_report(plan: BatchPlan) -> tuple[str, str | None, Path | None]:
-    """Execute the report notebook and export ``index.html`` without code; (status, error, path)."""
+def _file_spec(ref: NotebookRef | Any) -> dict[str, Any]:
+    sha256 = ref.sha256 if isinstance(ref, NotebookRef) else ref.content_sha256
+    return {"path": str(ref.path), "sha256": sha256, "content": ref.content}
+
+
+def _run_info(plan: BatchPlan, run: RunSpec) -> dict[str, Any]:
+    """The run's key and settings (its folder's run.json)."""
+    config = plan.config
+    return {"notebook": run.notebook.name, "scenario": run.scenario.name, "params_hash": run.params_hash,
+            "notebook_hash": run.notebook.sha256, "scenario_slug": run.scenario.slug,
+            "scenario_file": str(run.scenario.path), "seed": config.seed, "replications": config.replications,
+            "lang": config.lang}
+
+
+def _run_job(plan: BatchPlan, run: RunSpec, kernel_workers: int | None) -> dict[str, Any]:
+    """What a worker needs to execute a run (see :func:`simlib.batch.worker.execute_run`)."""
+    return {
+        "notebook": _file_spec(run.notebook),
+        "scenario": _file_spec(run.scenario),
+        "parameters": run.parameters,
+        "output_parameter": "output_dir",
+        "executed_name": RUN_NOTEBOOK,
+        "check_results": True,
+        # A run's page is sanitized: its outputs show user-supplied text (scenario labels, names).
+        "html": {"name": RUN_HTML, "with_code": True, "sanitize": True},
+        "timeout_s": plan.config.timeout_s,
+        "start_timeout_s": plan.config.start_timeout_s,
+        "kernel_workers": kernel_workers,
+    }
+
+
+def _report_job(plan: BatchPlan, index: Path) -> dict[str, Any]:
     assert plan.report is not None
-    batch_dir = plan.batch_dir
-    index = contained(batch_dir, INDEX_FILE)
-    tmp_dir = Path(tempfile.mkdtemp(dir=batch_dir, prefix=".report.tmp-"))
+    return {
+        "notebook": _file_spec(plan.report),
+        "scenario": None,
+        "parameters": {"batch_dir": str(plan.batch_dir), "lang": plan.config.lang, "output_html": str(index)},
+        "output_parameter": None,
+        "executed_name": REPORT_NOTEBOOK_FILE,
+        "check_results": False,
+        # The report escapes every user string itself (simlib.report); its page keeps its styling.
+        "html": {"name": INDEX_FILE, "with_code": False, "sanitize": False},
+        "timeout_s": plan.config.timeout_s,
+        "start_timeout_s": plan.config.start_timeout_s,
+        "kernel_workers": _default_workers(),
+    }
+
+
+def _record(summary: BatchSummary, batch_dir: Path, record: dict[str, Any]) -> None:
+    """Keep a record in the summary and append it to the manifest; a manifest that cannot be
+    written is noted (the batch goes on, and the summary says so)."""
+    summary.records.append(record)
     try:
-        executed = tmp_dir / REPORT_NOTEBOOK_FILE
-        with stderr_to(tmp_dir / STDERR_FILE):
-            status, error = execute(
-                plan.report.path,
-                executed,
-                {"batch_dir": str(batch_dir), "lang": plan.config.lang, "output_html": str(index)},
-                timeout_s=plan.config.timeout_s,
-                start_timeout_s=plan.config.start_timeout_s,
-            )
-        if status == "ok":
-            try:
-                export_html(executed, index, with_code=False)
-                os.replace(executed, contained(batch_dir, REPORT_NOTEBOOK_FILE))
-                _point_latest(plan.reports_root, batch_dir, index)
-            except Exception as exc:
-                status, error = "failed", f"could not export the report: {type(exc).__name__}: {exc}"
-        if status != "ok":
-            failed_dir = contained(batch_dir, FAILED_DIR, plan.report.name)
-            store_failure(tmp_dir, failed_dir, status, error or "")
-            return status, error, None
-        return status, None, index
+        append_manifest(batch_dir, record)
+    except OSError as exc:
+        summary.unrecorded += 1
+        if summary.manifest_error is None:
+            summary.manifest_error = f"cannot append to {batch_dir / MANIFEST_FILE}: {exc}"
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """While the batch runs, Ctrl-C (SIGINT) and SIGTERM only set ``stop``: the batch loop then
+    stops its runs and records what finished, instead of being torn apart mid-write."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        previous[number] = signal.signal(number, lambda signum, frame: stop.set())
+    try:
+        yield
     finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        for number, handler in previous.items():
+            if handler is not None:
+                signal.signal(number, handler)
+
+
+def _run_report(plan: BatchPlan, stop: threading.Event) -> tuple[str, str | None, Path | None] | None:
+    """Execute the report notebook (on this machine: it reads the batch folder) and write
+    ``index.html`` without code; (status, error, path), or None when stopped."""
+    assert plan.report is not None
+    index = contained(plan.batch_dir, INDEX_FILE)
+    outcomes: list[dict[str, Any]] = []
+    executor = LocalRuns(1)
+    try:
+        executor.run([("report", _report_job(plan, index))],
+                     lambda key, outcome: outcomes.append(outcome), stop)
+    finally:
+        executor.close()
+    if not outcomes:
+        return None
+    outcome = outcomes[0]
+    status, error, files = outcome["status"], outcome.get("error"), outcome.get("files", {})
+    if status == "ok":
+        try:
+            atomic_write_text(index, files[INDEX_FILE].decode("utf-8"))
+            atomic_write_text(contained(plan.batch_dir, REPORT_NOTEBOOK_FILE),
+                              files[REPORT_NOTEBOOK_FILE].decode("utf-8"))
+            _point_latest(plan.reports_root, plan.batch_dir, index)
+            return status, None, index
+        except (OSError, KeyError, UnicodeDecodeError) as exc:
+            status, error = "failed", f"could not write the report: {type(exc).__name__}: {exc}"
+    try:
+        store_failure(contained(plan.batch_dir, FAILED_DIR, plan.report.name), files, status, error or "")
+    except OSError as exc:
+        error = f"{error}; its notebook could not be kept either: {exc}"
+    return status, error, None
 
 
 def _point_latest(reports_root: Path, batch_dir: Path, index: Path) -> None:
@@ -291,14 +395,17 @@ def run_batch(
     scenarios_dir: str | os.PathLike = "params/scenarios",
     only_notebooks: Iterable[str] | None = None,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> BatchSummary:
     """Run a batch file: all (notebook × scenario) runs in parallel, then the report.
 
-    Invalid input raises :class:`BatchFileError` before anything runs. Failing runs never stop
-    the others: they are recorded and listed in the returned :class:`BatchSummary`.
+    ``scheduler`` (a Dask scheduler address) runs the notebooks on that cluster; the report
+    always runs here. Invalid input raises :class:`BatchFileError` and a batch that cannot start
+    :class:`BatchStartError`, both before any kernel starts. Failing runs never stop the others:
+    they are recorded and listed in the returned :class:`BatchSummary`. Ctrl-C or SIGTERM raises
+    :class:`BatchInterrupted` once the runs that finished are recorded.
     """
     started_wall = time.perf_counter()
-    started_at = now_utc()
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise BatchFileError(f"--workers: got {workers!r}; expected a whole number ≥ 1")
     plan = plan_batch(
@@ -308,11 +415,49 @@ def run_batch(
         scenarios_dir=scenarios_dir,
         only_notebooks=only_notebooks,
     )
+    client = None
+    if scheduler is not None:
+        try:
+            client = connect(scheduler)
+        except ClusterError as exc:
+            raise BatchStartError(f"--scheduler: {exc}") from None
+    try:
+        lock = _lock_batch_folder(plan.batch_dir)
+        try:
+            return _run_locked(plan, client, scheduler, force=force, workers=workers, progress=progress,
+                               notebooks_dir=Path(notebooks_dir), started_wall=started_wall)
+        finally:
+            lock.release()
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _lock_batch_folder(batch_dir: Path) -> FolderLock:
+    try:
+        batch_dir.mkdir(parents=True, exist_ok=True)
+        lock = FolderLock(batch_dir / LOCK_FILE)
+        acquired = lock.acquire()
+    except OSError as exc:
+        raise BatchStartError(f"{batch_dir}: cannot write the batch folder ({exc})") from None
+    if not acquired:
+        raise BatchStartError(
+            f"{batch_dir}: another `simlib batch` (process {lock.holder()}) is writing this batch folder; "
+            "wait for it to end, or stop it"
+        )
+    return lock
+
+
+def _run_locked(
+    plan: BatchPlan, client: Any, scheduler: str | None, *, force: bool, workers: int | None, progress: bool,
+    notebooks_dir: Path, started_wall: float,
+) -> BatchSummary:
     config = plan.config
-    plan.batch_dir.mkdir(parents=True, exist_ok=True)
+    started_at = now_utc()
+    remove_stale_temporaries(plan.batch_dir)
     versions = package_versions()
-    commit = git_commit(Path(notebooks_dir).resolve() if Path(notebooks_dir).exists() else Path.cwd())
-    summary = BatchSummary(name=config.name, batch_dir=plan.batch_dir)
+    commit = git_commit(notebooks_dir.resolve() if notebooks_dir.exists() else Path.cwd())
+    summary = BatchSummary(name=config.name, batch_dir=plan.batch_dir, scheduler=scheduler)
 
     last = last_attempts(read_manifest(plan.batch_dir))
     pending: list[RunSpec] = []
@@ -321,29 +466,52 @@ def run_batch(
             record = _base_record(plan, run, versions, commit)
             record.update(status="skipped", started_at=started_at, duration_s=0.0, compute_s=0.0,
                           outputs=_run_outputs(plan, run, "skipped"), error=None)
-            append_manifest(plan.batch_dir, record)
-            summary.records.append(record)
+            _record(summary, plan.batch_dir, record)
         else:
             pending.append(run)
 
-    pool_size = min(workers or config.workers or _default_workers(), max(len(pending), 1))
-    runs_started = time.perf_counter()
-    if pending:
-        _execute_all(plan, pending, pool_size, versions, commit, summary, progress)
-    runs_wall = time.perf_counter() - runs_started
+    if client is not None:
+        pool_size, kernel_workers = total_threads(client), None
+        executor: LocalRuns | DaskRuns = DaskRuns(client)
+    else:
+        pool_size = min(workers or config.workers or _default_workers(), max(len(pending), 1))
+        kernel_workers = max(1, (os.cpu_count() or 1) // pool_size)
+        executor = LocalRuns(pool_size)
+    stop = threading.Event()
+    with _stop_on_signals(stop):
+        runs_started = time.perf_counter()
+        try:
+            stopped, not_started = _execute_runs(plan, pending, executor, stop, kernel_workers, versions,
+                                                 commit, summary, progress)
+        finally:
+            executor.close()
+        runs_wall = time.perf_counter() - runs_started
+        if stop.is_set():
+            raise BatchInterrupted(summary, len(stopped), len(not_started))
+        report_started = time.perf_counter()
+        if plan.report is not None:
+            report = _run_report(plan, stop)
+            if report is None:
+                raise BatchInterrupted(summary, 0, 0, report_stopped=True)
+            summary.report_status, summary.report_error, summary.index_html = report
+        report_s = time.perf_counter() - report_started
 
-    report_started = time.perf_counter()
-    if plan.report is not None:
-        status, error, index = _run_report(plan)
-        summary.report_status, summary.report_error, summary.index_html = status, error, index
-    report_s = time.perf_counter() - report_started
+    summary.timing = _timing(summary, config.name, started_at, pool_size, started_wall, runs_wall, report_s)
+    try:
+        atomic_write_text(plan.batch_dir / TIMING_FILE, json.dumps(summary.timing, indent=1))
+    except OSError:
+        pass  # the figures are also in the summary; a full disk is already told by the runs
+    return summary
 
+
+def _timing(summary: BatchSummary, name: str, started_at: str, pool_size: int, started_wall: float,
+            runs_wall: float, report_s: float) -> dict[str, Any]:
     executed = summary.executed
     run_time = sum(r["duration_s"] for r in executed)
     compute = sum(r["compute_s"] for r in executed)
     wall = time.perf_counter() - started_wall
-    summary.timing = {
-        "batch": config.name,
+    return {
+        "batch": name,
         "started_at": started_at,
         "workers": pool_size,
         "runs_executed": len(executed),
@@ -359,74 +527,46 @@ def run_batch(
         # Of the worker capacity over the whole batch (wall time × workers), the same share.
         "share_outside_compute_of_capacity": round(1 - compute / (wall * pool_size), 4) if wall else None,
     }
-    atomic_write_text(plan.batch_dir / TIMING_FILE, json.dumps(summary.timing, indent=1))
-    return summary
 
 
-def _execute_all(
+def _execute_runs(
     plan: BatchPlan,
     pending: list[RunSpec],
-    pool_size: int,
+    executor: LocalRuns | DaskRuns,
+    stop: threading.Event,
+    kernel_workers: int | None,
     versions: Mapping,
     commit: str | None,
     summary: BatchSummary,
     progress: bool,
-) -> None:
-    config = plan.config
-    jobs = {}
-    for run in pending:
-        run.final_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp_dir = Path(tempfile.mkdtemp(dir=run.final_dir.parent, prefix=f".{run.scenario.slug}.tmp-"))
-        key = {"notebook": run.notebook.name, "scenario": run.scenario.name,
-               "params_hash": run.params_hash, "notebook_hash": run.notebook.sha256}
-        jobs[id(run)] = {
-            "notebook_path": str(run.notebook.path),
-            "parameters": run.parameters,
-            "tmp_dir": str(tmp_dir),
-            "final_dir": str(run.final_dir),
-            "failed_dir": str(run.failed_dir),
-            "timeout_s": config.timeout_s,
-            "start_timeout_s": config.start_timeout_s,
-            "kernel_workers": max(1, (os.cpu_count() or 1) // max(1, min(pool_size, len(pending)))),
-            "key": key,
-            "info": {**key, "scenario_slug": run.scenario.slug, "scenario_file": str(run.scenario.path),
-                     "seed": config.seed, "replications": config.replications, "lang": config.lang},
-        }
-    context = _process_context()
-    bar = tqdm(total=len(pending), desc=printable(config.name, 40), unit="run", disable=not progress)
-    pool = ProcessPoolExecutor(max_workers=pool_size, mp_context=context, initializer=quiet_logs)
+) -> tuple[list[RunSpec], list[RunSpec]]:
+    """Execute the pending runs, store and record each as it ends; (stopped, not started) runs."""
+    bar = tqdm(total=len(pending), desc=printable(plan.config.name, 40), unit="run", disable=not progress)
+
+    def on_outcome(index: Hashable, outcome: dict[str, Any]) -> None:
+        run = pending[int(index)]  # type: ignore[call-overload]
+        status, error = store_outcome(run.final_dir, run.failed_dir, outcome, _run_info(plan, run))
+        record = _base_record(plan, run, versions, commit)
+        record.update(
+            status=status,
+            started_at=outcome.get("started_at"),
+            duration_s=outcome.get("duration_s", 0.0),
+            compute_s=outcome.get("compute_s", 0.0),
+            warnings=outcome.get("warnings", []),
+            host=outcome.get("host"),
+            outputs=_run_outputs(plan, run, status),
+            error=_summary_line(error),
+        )
+        _record(summary, plan.batch_dir, record)
+        bar.update(1)
+        if status != "ok":
+            bar.write(f"{status}: {run.notebook.name} × {printable(run.scenario.name, 60)}")
+
+    jobs = [(index, _run_job(plan, run, kernel_workers)) for index, run in enumerate(pending)]
     try:
-        futures = {pool.submit(run_one, jobs[id(run)]): run for run in pending}
-        for future in as_completed(futures):
-            run = futures[future]
-            job = jobs[id(run)]
-            try:
-                outcome = future.result()
-            except Exception as exc:  # the worker process itself crashed
-                outcome = {"status": "failed", "error": f"worker process failed: {type(exc).__name__}: {exc}",
-                           "started_at": None, "duration_s": 0.0, "compute_s": 0.0}
-                tmp_dir = Path(job["tmp_dir"])
-                if tmp_dir.exists():
-                    store_failure(tmp_dir, run.failed_dir, "failed", outcome["error"], run.final_dir,
-                                  job["key"])
-            record = _base_record(plan, run, versions, commit)
-            record.update(
-                status=outcome["status"],
-                started_at=outcome["started_at"],
-                duration_s=outcome["duration_s"],
-                compute_s=outcome["compute_s"],
-                warnings=outcome.get("warnings", []),
-                outputs=_run_outputs(plan, run, outcome["status"]),
-                error=_summary_line(outcome["error"]),
-            )
-            append_manifest(plan.batch_dir, record)
-            summary.records.append(record)
-            bar.update(1)
-            if outcome["status"] != "ok":
-                bar.write(f"{outcome['status']}: {run.notebook.name} × {printable(run.scenario.name, 60)}")
+        unfinished = executor.run(jobs, on_outcome, stop) if jobs else []
     finally:
-        # On an interruption, runs not yet started are cancelled; their folders are removed.
-        pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
-        for job in jobs.values():
-            shutil.rmtree(job["tmp_dir"], ignore_errors=True)
+    started = {int(index) for index in unfinished if executor.started(index)}  # type: ignore[call-overload]
+    return ([pending[i] for i in sorted(started)],
+            [pending[int(i)] for i in unfinished if int(i) not in started])  # type: ignore[call-overload]

@@ -1,9 +1,11 @@
 """A batch file, validated, and the runs it asks for: nothing is written here.
 
-:func:`plan_batch` reads the batch file (:func:`load_batch`), finds every scenario and notebook
-it names, checks that each notebook declares the parameters it will be given, and computes each
-run's key and folders. The first problem raises :class:`BatchFileError` naming the file, the key,
-the bad value and what was expected.
+:func:`plan_batch` reads the batch file (:func:`load_batch`), checks every name, finds every
+scenario and notebook it names, validates each scenario file — alone and with the batch's
+overrides applied — through :mod:`simlib.params`, checks that each notebook declares the
+parameters it will be given, and computes each run's key and folders. All of this happens
+before the first kernel starts; the first problem raises :class:`BatchFileError` naming the
+file, the key, the bad value and what was expected.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,12 +25,26 @@ from simlib import yaml_io
 from simlib.batch_folder import FAILED_DIR, LATEST, RUNS_DIR
 from simlib.slug import contained, safe_folder_name, slug_body, slugify
 
+MAX_NAME_CHARS = 100  # batch and scenario names: shown in tables, logs and folder names
+MAX_FILE_NAME_BYTES = 255  # what file systems accept for one path component
 RUN_PARAMETERS = ("scenario", "overrides", "replications", "seed", "output_dir", "lang", "data_source")
 REPORT_PARAMETERS = ("batch_dir", "lang", "output_html")
 
 
 class BatchFileError(ValueError):
     """A batch file (or a batch option) is invalid; the message names file, key, value and expectation."""
+
+
+def check_name(name: str, where: str, what: str) -> None:
+    """Refuse a batch or scenario name that is too long or holds control characters."""
+    if len(name) > MAX_NAME_CHARS:
+        raise BatchFileError(
+            f"{where}: got a name of {len(name)} characters ({name[:40]!r}…); expected a {what} of at most "
+            f"{MAX_NAME_CHARS} characters"
+        )
+    if not name.strip() or not name.isprintable():
+        raise BatchFileError(f"{where}: got {name!r}; expected a {what} of printable characters (no line "
+                             "breaks, tabs or control characters)")
 
 
 class BatchConfig(BaseModel):
@@ -62,6 +78,7 @@ def load_batch(batch_file: str | os.PathLike) -> BatchConfig:
         config = BatchConfig.model_validate(data)
     except ValidationError as error:
         raise BatchFileError(yaml_io.validation_message(error, path, BatchConfig)) from None
+    check_name(config.name, f"{path}: key 'name'", "batch name")
     if safe_folder_name(config.name) == LATEST:
         raise BatchFileError(
             f"{path}: key 'name': got {config.name!r}; expected a name other than '{LATEST}' "
@@ -77,6 +94,7 @@ class ScenarioRef:
     path: Path
     slug: str
     content_sha256: str
+    content: bytes = field(repr=False, default=b"")  # sent to workers that do not share this disk
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,7 @@ class NotebookRef:
     name: str
     path: Path
     sha256: str
+    content: bytes = field(repr=False, default=b"")
 
 
 @dataclass
@@ -110,12 +129,23 @@ class BatchPlan:
     report: NotebookRef | None
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _read_entry_file(path: Path, batch_file: Path, key: str, entry: str, expected: str) -> bytes:
+    """The bytes of a file a batch-file entry names; BatchFileError when it cannot be read."""
+    if len(os.fsencode(path.name)) > MAX_FILE_NAME_BYTES:
+        raise BatchFileError(
+            f"{batch_file}: key '{key}': got {entry[:60]!r}…; expected {expected} whose file name is at most "
+            f"{MAX_FILE_NAME_BYTES} bytes (it has {len(os.fsencode(path.name))})"
+        )
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BatchFileError(
+            f"{batch_file}: key '{key}': got {entry!r}; expected {expected} (not found)"
+        ) from None
+    except OSError as error:
+        raise BatchFileError(
+            f"{batch_file}: key '{key}': got {entry!r}; expected {expected} (cannot be read: {error})"
+        ) from None
 
 
 def canonical_json(value: Any) -> str:
@@ -132,31 +162,53 @@ def params_hash(parameters: Mapping[str, Any], scenario_content_sha256: str) -> 
 
 
 def _resolve_scenario(entry: str, index: int, scenarios_dir: Path, batch_file: Path) -> ScenarioRef:
+    key = f"scenarios[{index}]"
     is_path = entry.endswith((".yaml", ".yml"))
-    path = Path(entry) if is_path else scenarios_dir / f"{entry}.yaml"
-    if not path.is_file():
-        expected = "an existing .yaml file" if is_path else f"a scenario file {path}"
+    if not is_path and (Path(entry).name != entry or entry.startswith(".") or "\\" in entry):
         raise BatchFileError(
-            f"{batch_file}: key 'scenarios[{index}]': got {entry!r}; expected {expected} (not found)"
+            f"{batch_file}: key '{key}': got {entry!r}; expected the name of a file in {scenarios_dir} "
+            "(no '/', '\\' or leading '.') or a path ending in .yaml"
         )
+    path = Path(entry) if is_path else scenarios_dir / f"{entry}.yaml"
     name = path.stem if is_path else entry
-    return ScenarioRef(
-        name=name, entry=entry, path=path.resolve(), slug=slugify(name), content_sha256=_sha256_file(path)
-    )
+    check_name(name, f"{batch_file}: key '{key}'", "scenario name")
+    expected = "an existing .yaml file" if is_path else f"a scenario file {path}"
+    content = _read_entry_file(path, batch_file, key, entry, expected)
+    return ScenarioRef(name=name, entry=entry, path=path.resolve(), slug=slugify(name),
+                       content_sha256=hashlib.sha256(content).hexdigest(), content=content)
+
+
+def _validate_scenario(
+    scenario: ScenarioRef, index: int, overrides: Mapping[str, Any], batch_file: Path
+) -> None:
+    """The scenario file over the defaults, then with the batch's overrides, through simlib.params."""
+    from simlib.params import ParamsError, load_scenario
+
+    try:
+        load_scenario(scenario.path)
+    except ParamsError as error:
+        raise BatchFileError(
+            f"{batch_file}: key 'scenarios[{index}]' = {scenario.entry!r}: {error}"
+        ) from None
+    if overrides:
+        try:
+            load_scenario(scenario.path, dict(overrides))
+        except ParamsError as error:
+            raise BatchFileError(
+                f"{batch_file}: key 'overrides' (applied to scenario {scenario.name!r}): {error}"
+            ) from None
 
 
 def _resolve_notebook(entry: str, key: str, notebooks_dir: Path, batch_file: Path) -> NotebookRef:
     path = Path(entry) if entry.endswith(".ipynb") else notebooks_dir / f"{entry}.ipynb"
-    if not path.is_file():
-        raise BatchFileError(
-            f"{batch_file}: key '{key}': got {entry!r}; expected an existing notebook {path}"
-        )
     if slug_body(path.stem) != path.stem:
         raise BatchFileError(
             f"{batch_file}: key '{key}': got {entry!r}; expected a notebook file name made of letters, "
-            "digits, '_' and '-'"
+            "digits, '_' and '-' (at most 48)"
         )
-    return NotebookRef(name=path.stem, path=path.resolve(), sha256=_sha256_file(path))
+    content = _read_entry_file(path, batch_file, key, entry, f"an existing notebook {path}")
+    return NotebookRef(name=path.stem, path=path.resolve(), sha256=hashlib.sha256(content).hexdigest(),
+                       content=content)
 
 
 def _check_parameters(notebook: NotebookRef, required: Iterable[str]) -> None:
@@ -199,6 +251,8 @@ def plan_batch(
         raise BatchFileError(
             f"{batch_path}: key 'scenarios': got {doubled!r} twice; expected distinct scenarios"
         )
+    for index, scenario in enumerate(scenarios):
+        _validate_scenario(scenario, index, config.overrides, batch_path)
 
     notebooks = [
         _resolve_notebook(entry, f"notebooks[{index}]", notebooks_dir, batch_path)

@@ -1,37 +1,39 @@
-"""Executing one notebook run in its own kernel (worker side) and putting its outputs in place.
+"""One notebook run, executed where a worker is — a local run process or a Dask worker.
 
-A run writes into a temporary folder that becomes ``runs/<notebook>/<slug>/`` only when the
-notebook finished without error and left a valid ``results.json``; otherwise its partial
-notebook and ``error.txt`` go to ``failed/<notebook>/<slug>/``.
+:func:`execute_run` runs the notebook in a fresh kernel inside a private work folder and
+returns the outcome *with the output files as bytes*; the batch process writes them into the
+batch folder (:mod:`simlib.batch.store`). A worker therefore needs no access to the batch
+folder, and a run that is killed leaves nothing half-written there.
+
+The kernel gets the work folder for its connection file and temporary files, writes its stderr
+to the run's log, and is killed with the thread that started it (:mod:`simlib.batch.lifeline`).
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
-import sys
+import signal
+import socket
+import tempfile
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from simlib.batch_folder import (
-    ERROR_FILE,
-    REPORT_NOTEBOOK_FILE,
-    RESULTS_FILE,
-    RUN_HTML,
-    RUN_INFO,
-    RUN_NOTEBOOK,
-    STDERR_FILE,
-    read_run_info,
-)
+from simlib.batch import lifeline
+from simlib.batch_folder import RESULTS_FILE, STDERR_FILE
 from simlib.results import atomic_write_text, read_results
 
 KERNEL_NAME = "python3"
+WORK_PREFIX = "simlib-run-"
+OUTCOME_FILE = "outcome.pickle"
+# Output data that cannot be shown in a static page and whose template block carries a script.
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 class _Deadline:
@@ -107,25 +109,26 @@ def output_warnings(notebook: str | os.PathLike | dict, limit: int = 5) -> list[
     return [printable(text, 160) for text in found[:limit]] + more
 
 
-@contextlib.contextmanager
-def stderr_to(path: Path):
-    """Send this process's file descriptor 2 (and so the kernel's stderr) to ``path`` for a while.
+def run_kernel_manager(work_dir: Path, stderr_log: Path, env: Mapping[str, str]) -> type:
+    """A kernel-manager class for one run: connection file in ``work_dir``, stderr to
+    ``stderr_log``, ``env`` added to the kernel's environment, and (on Linux) SIGKILL when the
+    thread that started the kernel ends. A class per run, so that runs in threads share nothing."""
+    from jupyter_client.manager import AsyncKernelManager
 
-    Kernel processes inherit the descriptor: their start-up warnings and crash messages land
-    in the run's log instead of interleaving with the progress bar.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(path, "ab") as log_file:
-            os.dup2(log_file.fileno(), 2)
-            try:
-                yield
-            finally:
-                sys.stderr.flush()
-                os.dup2(saved, 2)
-    finally:
-        os.close(saved)
+    class RunKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any):
+            super().__init__(**kwargs)
+            self.connection_file = str(work_dir / "kernel.json")
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw["env"] = {**kw.get("env", os.environ), **env}
+            if lifeline.LINUX:
+                kw["preexec_fn"] = lifeline.arm_parent_death_signal
+            with open(stderr_log, "ab") as log:
+                kw["stderr"] = log
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return RunKernelManager
 
 
 def execute(
@@ -135,6 +138,7 @@ def execute(
     *,
     timeout_s: float,
     start_timeout_s: float,
+    kernel_manager_class: type | None = None,
 ) -> tuple[str, str | None]:
     """Execute one notebook in a fresh kernel; return (status, error text or None).
 
@@ -144,6 +148,7 @@ def execute(
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    extra = {} if kernel_manager_class is None else {"kernel_manager_class": kernel_manager_class}
     try:
         papermill.execute_notebook(
             str(notebook),
@@ -156,6 +161,7 @@ def execute(
             timeout_func=_Deadline(timeout_s),
             shutdown_kernel="immediate",
             cwd=str(Path(notebook).parent),
+            **extra,
         )
     except CellTimeoutError:
         return "timeout", f"execution exceeded timeout_s={timeout_s:g} s"
@@ -168,62 +174,41 @@ def execute(
     return "ok", None
 
 
-def export_html(notebook_path: str | os.PathLike, html_path: str | os.PathLike, *, with_code: bool) -> None:
-    """Export an executed notebook to HTML (optionally without code cells), atomically."""
+def _without_widgets(notebook: Any) -> Any:
+    """Drop widget views and widget state: a static page cannot show them, and their template
+    blocks carry scripts. The text fallback of each output stays."""
+    notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if _WIDGET_MIME in data and len(data) > 1:
+                del data[_WIDGET_MIME]
+    return notebook
+
+
+def export_html(
+    notebook_path: str | os.PathLike, html_path: str | os.PathLike, *, with_code: bool, sanitize: bool = False
+) -> None:
+    """Export an executed notebook to HTML (optionally without code cells), atomically.
+
+    ``sanitize`` passes every HTML output and Markdown through
+    :func:`simlib.report_safety.clean_html_fragment` and then checks the page: if anything in
+    it could still run script, nothing is written and ValueError says what was found.
+    """
+    import nbformat
     from nbconvert import HTMLExporter
 
-    options = {} if with_code else {"exclude_input": True, "exclude_input_prompt": True,
-                                    "exclude_output_prompt": True}
-    body, _ = HTMLExporter(**options).from_filename(str(notebook_path))
+    from simlib.report_safety import active_content, clean_html_fragment
+
+    options: dict[str, Any] = {} if with_code else {
+        "exclude_input": True, "exclude_input_prompt": True, "exclude_output_prompt": True}
+    if sanitize:
+        options.update(sanitize_html=True, filters={"clean_html": clean_html_fragment})
+    notebook = nbformat.read(str(notebook_path), as_version=4)
+    body, _ = HTMLExporter(**options).from_notebook_node(_without_widgets(notebook) if sanitize else notebook)
+    if sanitize and (found := active_content(body)):
+        raise ValueError(f"the exported page would run script ({'; '.join(found[:3])}); not written")
     atomic_write_text(Path(html_path), body)
-
-
-def _replace_dir(source: Path, target: Path) -> None:
-    """Move folder ``source`` to ``target``, replacing what was there."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if target.exists() or target.is_symlink():
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(target, old)
-    os.replace(source, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _remove_dir(folder: Path) -> None:
-    if folder.exists():
-        trash = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(folder, trash)
-        shutil.rmtree(trash, ignore_errors=True)
-
-
-def store_failure(
-    tmp_dir: Path, failed_dir: Path, status: str, error: str, final_dir: Path | None = None,
-    key: Mapping | None = None,
-) -> None:
-    """Keep a failed run's partial notebook and error.txt under ``failed_dir``.
-
-    The run's final folder is removed if it holds output of a different key (stale results
-    must not appear in the report as if they came from this batch).
-    """
-    for child in tmp_dir.iterdir():
-        keep = child.name in (RUN_NOTEBOOK, REPORT_NOTEBOOK_FILE) or (
-            child.name == STDERR_FILE and child.stat().st_size > 0
-        )
-        if keep:
-            continue
-        if child.is_dir():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-    note = f"\n(the kernel's own messages are in {STDERR_FILE})\n" if (tmp_dir / STDERR_FILE).exists() else ""
-    (tmp_dir / ERROR_FILE).write_text(f"status: {status}\n\n{error}\n{note}", encoding="utf-8")
-    _replace_dir(tmp_dir, failed_dir)
-    if final_dir is None or not final_dir.exists():
-        return
-    previous = read_run_info(final_dir)
-    if previous is None or any(previous.get(k) != v for k, v in (key or {}).items()):
-        _remove_dir(final_dir)
 
 
 def check_results_file(folder: str | os.PathLike) -> str | None:
@@ -244,48 +229,123 @@ def check_results_file(folder: str | os.PathLike) -> str | None:
     return None
 
 
-def run_one(job: Mapping[str, Any]) -> dict[str, Any]:
-    """Execute one run described by ``job`` (worker side) and put its outputs in place."""
-    started = time.perf_counter()
-    started_at = now_utc()
-    tmp_dir, final_dir, failed_dir = Path(job["tmp_dir"]), Path(job["final_dir"]), Path(job["failed_dir"])
-    output_notebook = tmp_dir / RUN_NOTEBOOK
-    parameters = dict(job["parameters"], output_dir=str(tmp_dir))
-    stderr_log = tmp_dir / STDERR_FILE
-    # The kernel inherits this: its replications use their share of the cores, so parallel
-    # runs do not oversubscribe the machine (read by simlib.notebook.default_workers).
-    os.environ["SIMLIB_WORKERS"] = str(job.get("kernel_workers", 1))
-    with stderr_to(stderr_log):
-        status, error = execute(
-            job["notebook_path"],
-            output_notebook,
-            parameters,
-            timeout_s=job["timeout_s"],
-            start_timeout_s=job["start_timeout_s"],
-        )
-    executed = _read_notebook(output_notebook)  # read once for both figures
-    compute = compute_seconds(executed)
-    warnings = output_warnings(executed) if status == "ok" else []
-    if status == "ok":
-        error = check_results_file(tmp_dir)
+def _materialize(source: Mapping[str, Any], folder: Path) -> Path:
+    """The file a job describes (path, sha256, content): the original path when it holds the same
+    content here, else a copy under ``folder`` (a worker on another machine)."""
+    original = Path(source["path"])
+    try:
+        if original.is_file() and hashlib.sha256(original.read_bytes()).hexdigest() == source["sha256"]:
+            return original
+    except OSError:
+        pass
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / original.name
+    copy.write_bytes(source["content"])
+    return copy
+
+
+def _collect(folder: Path, names: set[str] | None) -> dict[str, bytes]:
+    """The files under ``folder`` as {relative POSIX path: bytes}; only ``names`` when given.
+    Hidden files (a killed writer's temporaries) are left out."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if not path.is_file() or path.is_symlink() or any(p.startswith(".") for p in relative.parts):
+            continue
+        if names is None or relative.as_posix() in names:
+            files[relative.as_posix()] = path.read_bytes()
+    return files
+
+
+def _kernel_workers(job: Mapping[str, Any]) -> str:
+    """SIMLIB_WORKERS for the kernel: the job's share of the cores, else the worker's own
+    setting, else 1 (a Dask worker's threads each run a kernel)."""
+    if job.get("kernel_workers"):
+        return str(job["kernel_workers"])
+    return os.environ.get("SIMLIB_WORKERS", "").strip() or "1"
+
+
+def execute_run(job: Mapping[str, Any]) -> dict[str, Any]:
+    """Execute the notebook run ``job`` describes, here, and return its outcome with its files.
+
+    The job (built by :mod:`simlib.batch.loop`) holds the notebook and scenario files (path,
+    sha256 and content), the parameters, the timeouts, which parameter receives the output
+    folder, the executed notebook's file name and how to export it to HTML. The outcome holds
+    status, error, timings, warnings, the host, and ``files``: everything the run produced when
+    it succeeded, else its partial notebook and the kernel's stderr.
+    """
+    started, started_at = time.perf_counter(), now_utc()
+    lifeline.remove_orphaned_folders(WORK_PREFIX)
+    work = lifeline.owned_temporary_folder(WORK_PREFIX)
+    try:
+        outcome = _execute_in(work, job)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    outcome.update(started_at=started_at, duration_s=round(time.perf_counter() - started, 3),
+                   host=socket.gethostname())
+    return outcome
+
+
+def _execute_in(work: Path, job: Mapping[str, Any]) -> dict[str, Any]:
+    out = work / "out"
+    (work / "tmp").mkdir()
+    out.mkdir()
+    notebook = _materialize(job["notebook"], work / "notebook")
+    parameters = dict(job["parameters"])
+    if job.get("scenario"):
+        parameters["scenario"] = str(_materialize(job["scenario"], work / "scenario"))
+    if job.get("output_parameter"):
+        parameters[job["output_parameter"]] = str(out)
+    executed = out / job["executed_name"]
+    stderr_log = out / STDERR_FILE
+    env = {"TMPDIR": str(work / "tmp"), "SIMLIB_WORKERS": _kernel_workers(job)}
+    status, error = execute(
+        notebook, executed, parameters, timeout_s=job["timeout_s"], start_timeout_s=job["start_timeout_s"],
+        kernel_manager_class=run_kernel_manager(work, stderr_log, env),
+    )
+    executed_json = _read_notebook(executed)  # read once for both figures
+    compute = compute_seconds(executed_json)
+    warnings = output_warnings(executed_json) if status == "ok" else []
+    if status == "ok" and job.get("check_results"):
+        error = check_results_file(out)
         status = "ok" if error is None else "failed"
-    if status == "ok":
+    html = job.get("html")
+    if status == "ok" and html:
         try:
-            stderr_log.unlink(missing_ok=True)
-            export_html(output_notebook, tmp_dir / RUN_HTML, with_code=True)
-            atomic_write_text(tmp_dir / RUN_INFO, json.dumps(job["info"], ensure_ascii=False, indent=1))
-            _replace_dir(tmp_dir, final_dir)
-            _remove_dir(failed_dir)
-        except Exception as exc:
-            status, error = "failed", f"could not store the outputs: {type(exc).__name__}: {exc}"
-    if status != "ok":
-        if tmp_dir.exists():
-            store_failure(tmp_dir, failed_dir, status, error or "", final_dir, job["key"])
-    return {
-        "status": status,
-        "error": error,
-        "started_at": started_at,
-        "duration_s": round(time.perf_counter() - started, 3),
-        "compute_s": round(compute, 3),
-        "warnings": warnings,
-    }
+            export_html(executed, out / html["name"], with_code=html["with_code"], sanitize=html["sanitize"])
+        except Exception as exc:  # nbconvert raises many kinds; the run cannot be shown
+            status, error = "failed", f"could not export {html['name']}: {type(exc).__name__}: {exc}"
+    if status == "ok":
+        stderr_log.unlink(missing_ok=True)
+        files = _collect(out, None)
+    else:
+        logged = stderr_log.exists() and stderr_log.stat().st_size > 0
+        files = _collect(out, {job["executed_name"], STDERR_FILE} if logged else {job["executed_name"]})
+    return {"status": status, "error": error, "compute_s": round(compute, 3), "warnings": warnings,
+            "files": files}
+
+
+def run_in_process(job: Mapping[str, Any], run_dir: str, batch_alive: Any, umask: int) -> None:
+    """Body of a local run process: execute ``job`` and leave the outcome in ``run_dir``.
+
+    The process ignores Ctrl-C (the batch decides what stops), ends as soon as the batch's end
+    of the pipe ``batch_alive`` closes, applies the batch's umask and keeps every temporary file
+    in ``run_dir``, which the batch removes.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lifeline.exit_when_closed(batch_alive)
+    os.umask(umask)
+    os.environ["TMPDIR"] = tempfile.tempdir = run_dir
+    quiet_logs()
+    outcome = execute_run(job)
+    partial = Path(run_dir) / f".{OUTCOME_FILE}"
+    partial.write_bytes(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(partial, Path(run_dir) / OUTCOME_FILE)
+
+
+def read_outcome(run_dir: Path) -> dict[str, Any] | None:
+    """The outcome a local run process left, or None if it ended without one."""
+    try:
+        return pickle.loads((run_dir / OUTCOME_FILE).read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError):
+        return None

@@ -37,7 +37,7 @@ def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[
     arrays (the same rules), drifts its interest and draws its exit; a leaver's seat is taken
     by a newcomer at once, as arrivals keep the engine's full group full.
     """
-    rules, traits = params.tiering.rules, params.members
+    rules, traits, arrivals = params.tiering.rules, params.members, params.arrivals
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
     present = np.zeros(days, dtype=np.int64)
@@ -48,9 +48,9 @@ def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[
 
     def member():
         engagement = rng.lognormal(-sigma**2 / 2, sigma)
-        join_day = -int(rng.integers(30, 365))
+        join_day = -int(rng.integers(*arrivals.initial_tenure_days))
         interest = traits.interest_floor + (1 - traits.interest_floor) * rng.random()
-        last_interaction = -int(rng.geometric(0.15))
+        last_interaction = -int(rng.geometric(arrivals.initial_daily_interaction_prob))
         messages_total = 1 + int(rng.poisson(20))
         ring_a, ring_l = [0] * active_window, [0] * loyal_window
         window_a = window_l = 0
@@ -61,7 +61,7 @@ def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[
             if count:
                 messages_total += count
                 last_interaction = day
-                interest += traits.content_interest_gain * 0.5
+                interest += traits.chat_interest_gain
             slot_a, slot_l = day % active_window, day % loyal_window
             window_a += count - ring_a[slot_a]
             window_l += bought - ring_l[slot_l]

@@ -162,13 +162,17 @@ def leavers(rows, exponential_draws, static_exit_hazard, tier, silent_factor, co
     return leaving[:found]
 
 
+MEMBERSHIP_PERIOD_DAYS = 30  # the membership fee (monetization.modes.membership.order_value) is monthly
+
+
 @numba.njit(cache=True)
 def renewals_due(day, count, subscriber, member_since_day):
-    """Subscribers (ascending rows) whose 30-day membership period ends today."""
+    """Subscribers (ascending rows) whose membership period ends today."""
     due = np.empty(count, dtype=np.int64)
     found = 0
     for row in range(count):
-        if subscriber[row] and (day - member_since_day[row]) % 30 == 29:
+        period_ends = (day - member_since_day[row]) % MEMBERSHIP_PERIOD_DAYS == MEMBERSHIP_PERIOD_DAYS - 1
+        if subscriber[row] and period_ends:
             due[found] = row
             found += 1
     return due[:found]

@@ -234,10 +234,11 @@ class GroupModel:
             total_rate = float(cumulative_rate[-1]) if rows.size else 0.0
             messages = rng_chat.poisson(total_rate)
             scaled_draws = rng_chat.random(messages) * total_rate
-            talkers, times = kernels.spontaneous_messages(day, rows, cumulative_rate, scaled_draws,
-                                                          rng_chat.normal(0, 2.0, messages), m.active_hour)
+            talkers, times = kernels.spontaneous_messages(
+                day, rows, cumulative_rate, scaled_draws,
+                rng_chat.normal(0, traits.hour_spread_hours, messages), m.active_hour)
             self.log.add("message", times, talkers, REF_NONE)
-            self.record_interactions(talkers, messages=True, interest_gain=traits.content_interest_gain * 0.5)
+            self.record_interactions(talkers, messages=True, interest_gain=traits.chat_interest_gain)
             # Rolling windows and tiers of every member ever joined.
             kernels.update_windows_and_tiers(
                 day, m.count, m.today_interactions, m.today_purchases,

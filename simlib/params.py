@@ -174,6 +174,8 @@ class Members(Strict):
     interest_drift_days: PositiveFloat
     interest_floor: float = Field(ge=0.0, le=5.0)
     content_interest_gain: NonNegativeFloat
+    chat_interest_gain: NonNegativeFloat
+    hour_spread_hours: NonNegativeFloat
     base_exit_hazard: float = Field(ge=0.0, le=1.0)
     silent_exit_multiplier: NonNegativeFloat
     ad_exit_slope: NonNegativeFloat
@@ -200,6 +202,20 @@ class Arrivals(Strict):
     channels: dict[Literal["organic", "douyin", "xiaohongshu", "referral"], Channel]
     share_join_prob: ShareFloat
     initial_channel_mix: dict[Literal["organic", "douyin", "xiaohongshu", "referral"], float]
+    initial_tenure_days: tuple[int, int]
+    initial_daily_interaction_prob: float = Field(gt=0.0, le=1.0)
+
+    @field_validator("initial_tenure_days", mode="before")
+    @classmethod
+    def _tenure(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            value = tuple(value)
+        if not (isinstance(value, tuple) and len(value) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+                and 0 <= value[0] < value[1]):
+            raise ValueError(
+                f"expected [shortest, longest] whole days with 0 ≤ shortest < longest, got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _all_channels(self) -> Arrivals:
@@ -332,6 +348,7 @@ class Content(Strict):
     open_delay_minutes: PositiveFloat
     interest_multiplier_power: NonNegativeFloat
     dwell_minutes: Dwell
+    dwell_shape: PositiveFloat
     share_multiplier_quality: float = Field(ge=1.0)
     types: dict[Literal["knowledge", "flash_deal", "discussion", "live_preview"], ContentType]
     calendar: list[CalendarEntry]
@@ -507,6 +524,8 @@ class Monetization(Strict):
     commercial_posts_per_week: dict[Literal["ecommerce", "paid_knowledge", "brand_deal", "membership"], float]
     commercial_post_time: str
     acceptance_conversion_weight: NonNegativeFloat
+    order_value_shape: PositiveFloat
+    membership_renewal_prob: ShareFloat
     repurchase_multiplier_vs_platforms: tuple[float, float]
 
     @field_validator("commercial_post_time")
@@ -543,6 +562,7 @@ class Risk(Strict):
     types: dict[Literal["info_leak", "opinion_crisis", "data_loss", "violation"], RiskType]
     uncontrolled_response_hours: PositiveFloat
     major_crisis_prob: ShareFloat
+    major_crisis_exit_multiplier: float = Field(ge=1.0)
     warning_escalation_reduction: ShareFloat
     major_crisis_per_year_target: NonNegativeFloat
     control_cost_per_month: NonNegativeFloat

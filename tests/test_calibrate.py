@@ -53,6 +53,7 @@ OVERRIDES = {
     "members.novelty_boost": 0.0,
     "members.interest_floor": 1.0,
     "members.content_interest_gain": 0.0,
+    "members.chat_interest_gain": 0.0,
     "members.question_rate": 0.0,
     **{f"members.{key}": value for key, value in TRUE.items()},
     "content.calendar": [],

@@ -24,7 +24,8 @@ CONFIDENCE = 0.99
 QUIET = {
     "simulation.days": 120, "simulation.initial_members": 300, "simulation.group_cap": 500,
     "members.engagement_sigma": 0.0, "members.novelty_boost": 0.0, "members.interest_floor": 1.0,
-    "members.content_interest_gain": 0.0, "members.base_exit_hazard": 0.0, "members.question_rate": 0.0,
+    "members.content_interest_gain": 0.0, "members.chat_interest_gain": 0.0, "members.base_exit_hazard": 0.0,
+    "members.question_rate": 0.0,
     "arrivals.channels.organic.daily_reach": 0.0, "arrivals.channels.douyin.daily_reach": 0.0,
     "arrivals.channels.xiaohongshu.daily_reach": 0.0, "arrivals.share_join_prob": 0.0,
     "content.calendar": [], "activities.schedule": [], "tiering.enabled": False,

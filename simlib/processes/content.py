@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from simlib.model import GroupModel
 
 _GAUSS_HERMITE = np.polynomial.hermite_e.hermegauss(40)
+REPLY_DELAY_MINUTES = 10  # mean delay between opening a post and replying to it (timing only)
+SHARE_DELAY_MINUTES = 30  # mean delay between opening a post and sharing it (timing only)
 
 
 @functools.lru_cache(maxsize=256)
@@ -124,19 +126,21 @@ def publish(model: GroupModel, post_id: int, ts: float, content_type: str, mode:
     quality = p.content.quality
     dwell = p.content.dwell_minutes
     dwell_mean = dwell.ordinary + quality * (dwell.quality - dwell.ordinary)
-    log.add("open", ts + delays, opened, REF_POST, post_id, rng.gamma(2.0, dwell_mean / 2, opened.size))
+    shape = p.content.dwell_shape
+    dwell = rng.gamma(shape, dwell_mean / shape, opened.size)
+    log.add("open", ts + delays, opened, REF_POST, post_id, dwell)
     if content_type != "commercial":
         spec = p.content.types[content_type]
         interacted = rng.random(opened.size) < spec.interaction_rate / spec.open_rate
         responders = opened[interacted]
-        reply_ts = ts + delays[interacted] + rng.exponential(10 * MINUTE, responders.size)
+        reply_ts = ts + delays[interacted] + rng.exponential(REPLY_DELAY_MINUTES * MINUTE, responders.size)
         log.add("message", reply_ts, responders, REF_POST, post_id)
         model.record_interactions(responders, messages=True, interest_gain=p.members.content_interest_gain)
     share_multiplier = 1 + (p.content.share_multiplier_quality - 1) * quality
     # A uniform draw in [0, 1) is below p exactly when it is below min(1, p): no clipping needed.
     shared = rng.random(opened.size) < m.share_propensity[opened] * share_multiplier
     sharers = opened[shared]
-    share_ts = ts + delays[shared] + rng.exponential(30 * MINUTE, sharers.size)
+    share_ts = ts + delays[shared] + rng.exponential(SHARE_DELAY_MINUTES * MINUTE, sharers.size)
     log.add("share", share_ts, sharers, REF_POST, post_id)
     model.record_interactions(sharers)
     referral_joins(model, sharers, share_ts, p.arrivals.share_join_prob)

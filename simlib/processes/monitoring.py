@@ -35,7 +35,7 @@ def questions(model: GroupModel):
         count = rng.poisson(p.members.question_rate * rows.size)
         if count:
             # The draws, stream by stream in a fixed order; the rest is arithmetic.
-            pick_draws, hour_noise = rng.random(count), rng.normal(0, 2.0, count)
+            pick_draws, hour_noise = rng.random(count), rng.normal(0, p.members.hour_spread_hours, count)
             bot_draws, resolve_draws = service.random(count), service.random(count)
             askers, asked, settled, unsettled, entered = kernels.day_questions(
                 day, rows, pick_draws, hour_noise, model.members.active_hour, bot_draws, resolve_draws,

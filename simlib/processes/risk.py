@@ -13,7 +13,7 @@ from simlib.eventlog import REF_INCIDENT
 if TYPE_CHECKING:
     from simlib.model import GroupModel
 
-MAJOR_SHOCK = 3.0  # a major crisis drives away three times as many members
+LEAVE_SPREAD_DAYS = 0.5  # members driven away leave within this span after the response (timing only)
 
 
 def risk_incidents(model: GroupModel, kind: str):
@@ -36,7 +36,7 @@ def risk_incidents(model: GroupModel, kind: str):
             residual = 1 - spec.effect
         else:
             response_hours, residual = p.uncontrolled_response_hours, 1.0
-        shock = spec.exit_shock * residual * (MAJOR_SHOCK if major else 1.0)
+        shock = spec.exit_shock * residual * (p.major_crisis_exit_multiplier if major else 1.0)
         model.log.add("incident", env.now, None, REF_INCIDENT, incident_id)
         offender = -1
         rows = m.present_rows()
@@ -47,7 +47,8 @@ def risk_incidents(model: GroupModel, kind: str):
                 model.remove(np.array([offender]), env.now + response_hours / 24, "removed")
         leavers = rows[rng.random(rows.size) < shock]
         leavers = leavers[m.present[leavers]]
-        model.remove(leavers, env.now + response_hours / 24 + rng.random(leavers.size) * 0.5, "leave")
+        leave_ts = env.now + response_hours / 24 + rng.random(leavers.size) * LEAVE_SPREAD_DAYS
+        model.remove(leavers, leave_ts, "leave")
         model.incident_rows.append({"incident_id": incident_id, "day": env.now, "type": kind, "major": major,
                                     "response_hours": response_hours, "exits": int(leavers.size),
                                     "offender": offender})

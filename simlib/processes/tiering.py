@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from simlib.model import GroupModel
 
 CAMPAIGN_HOUR = 11  # campaigns go out at 11:00
+RECALL_SPREAD_DAYS = 0.4  # recalled members speak within this span of the campaign (timing only)
 
 
 def welcome_newcomers(model: GroupModel, rows: np.ndarray, ts: np.ndarray) -> None:
@@ -50,5 +51,6 @@ def tier_interventions(model: GroupModel):
             model.cost(env.now, "tier_intervention", p.silent.cost_per_target * silent.size)
             recalled = silent[rng.random(silent.size) < p.silent.recall_prob]
             m.interest[recalled] = np.maximum(m.interest[recalled], p.silent.interest_reset)
-            log.add("message", env.now + rng.random(recalled.size) * 0.4, recalled, REF_TIER, SILENT)
+            spoke = env.now + rng.random(recalled.size) * RECALL_SPREAD_DAYS
+            log.add("message", spoke, recalled, REF_TIER, SILENT)
             model.record_interactions(recalled, messages=True)

@@ -34,8 +34,9 @@ def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[
 
     Each member draws the day's interactions (Poisson at its own rate), updates its running
     7-day and 90-day windows, is classified with :func:`simlib.tiering.classify` on 1-element
-    arrays (the same rules), drifts its interest and draws its exit; a leaver's seat is taken
-    by a newcomer at once, as arrivals keep the engine's full group full.
+    arrays (the same rules), drifts its interest and draws its exit (raised while inactive);
+    a leaver's seat is taken by a newcomer at once, as arrivals keep the engine's full group
+    full (the benchmark's community turns away whom a full group cannot seat).
     """
     rules, traits, arrivals = params.tiering.rules, params.members, params.arrivals
     rng = np.random.default_rng(seed)
@@ -72,8 +73,8 @@ def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[
             )[0])
             present[day] += 1
             tiers[day, tier] += 1
-            silent_factor = traits.silent_exit_multiplier if tier == tiering.SILENT else 1.0
-            hazard = traits.base_exit_hazard * silent_factor
+            inactive = day - last_interaction >= traits.inactive_after_days
+            hazard = traits.base_exit_hazard * (traits.inactive_exit_multiplier if inactive else 1.0)
             if rng.random() < -math.expm1(-hazard):  # leaves; a newcomer takes the seat
                 engagement = rng.lognormal(-sigma**2 / 2, sigma)
                 join_day, last_interaction, messages_total, interest = day + 1, day + 1, 0, 1.0
@@ -167,7 +168,7 @@ def recorded_replication(params: Params, seed: int) -> tuple[Any, list[tuple], i
 def events_columns(events: pd.DataFrame, start: pd.Timestamp) -> tuple:
     """The arguments the model hands to :func:`simlib.model.events_frame`, read back from the
     events table it built (already in time order)."""
-    return (start, events["group_id"].iloc[0], ((events["ts"] - start) // pd.Timedelta(seconds=1)).to_numpy(),
+    return (start, events["group_id"].array, ((events["ts"] - start) // pd.Timedelta(seconds=1)).to_numpy(),
             events["member_id"].cat.codes.to_numpy(), events["member_id"].cat.categories.to_numpy(),
             events["event"].cat.codes.to_numpy(), events["ref_id"].cat.codes.to_numpy(),
             list(events["ref_id"].cat.categories), events["amount"].to_numpy())

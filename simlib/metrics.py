@@ -3,7 +3,8 @@
 All functions take the schema tables (``members``, ``events``, ``posts``, ``costs``) and an
 observation window. They never assume the data came from the simulation, so the notebooks
 apply them to real exports as well; a figure that the data cannot support (opens in a chat
-log, say) comes back as NaN and the notebook says so.
+log, say) comes back as NaN and the notebook says so. The tables may hold several groups of
+one community: the figures are the community's.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ KPI_NAMES = (
 KPI_UNITS = {
     "retention_d30": "share", "retention_d90": "share", "messages_per_100_members_per_day": "messages",
     "revisit_7d": "share", "activity_conversion": "share", "share_rate": "share",
-    "revenue_per_member": "CNY", "ltv": "CNY", "cost": "CNY", "roi": "ratio", "exits": "members", "members": "members",
+    "revenue_per_member": "CNY", "ltv": "CNY", "cost": "CNY", "roi": "ratio", "exits": "members",
+    "members": "members", "members_end": "members", "groups": "groups", "newcomers_lost": "members",
+    "complaints": "complaints",
 }
+# The community's size, which a simulation summary adds to KPI_NAMES
+# (simlib.runner.summarize: the engine's counters know groups and lost newcomers).
+COMMUNITY_KPIS = ("members_end", "groups", "newcomers_lost")
 DASHBOARD_KPIS = ("messages_per_100_members_per_day", "revisit_7d", "activity_conversion", "share_rate")
 VISIT_EVENTS = ("message", "open", "share", "activity_join", "question")
 
@@ -30,9 +36,11 @@ def window_of(tables: dict[str, pd.DataFrame], start=None, end=None) -> tuple[pd
     """The observation window: [first day, end) — by default the span of the events."""
     events = tables["events"]
     if start is None:
-        start = events["ts"].min().normalize() if len(events) else tables["members"]["join_ts"].min().normalize()
+        first = events["ts"].min() if len(events) else tables["members"]["join_ts"].min()
+        start = first.normalize()
     if end is None:
-        end = (events["ts"].max().normalize() + pd.Timedelta(days=1)) if len(events) else start + pd.Timedelta(days=1)
+        last_day = events["ts"].max().normalize() if len(events) else start
+        end = last_day + pd.Timedelta(days=1)
     return pd.Timestamp(start), pd.Timestamp(end)
 
 
@@ -169,7 +177,8 @@ def revisit_7d(tables, start, end, kinds=VISIT_EVENTS) -> float:
     n_weeks = (end - start).days // 7
     if n_weeks == 0 or members.empty:
         return math.nan
-    visits = _events_in(tables["events"], kinds, start, start + pd.Timedelta(days=7 * n_weeks), columns=["member_id"])
+    weeks_end = start + pd.Timedelta(days=7 * n_weeks)
+    visits = _events_in(tables["events"], kinds, start, weeks_end, columns=["member_id"])
     rows = member_rows(members, visits["member_id"])
     day = _day_index(visits["ts"], start).astype(int)
     keep = rows >= 0
@@ -202,7 +211,8 @@ def activity_participation(tables, start, end) -> pd.DataFrame:
     # Each activity's first join: sort by (activity, time) and take the first row of each.
     order = np.lexsort((pd.DatetimeIndex(joins["ts"]).asi8, activity_codes))
     first_rows = order[np.searchsorted(activity_codes[order], np.arange(len(activities)))]
-    out = pd.DataFrame({"activity": activities, "first_ts": joins["ts"].iloc[first_rows].to_numpy(), "participants": participants})
+    out = pd.DataFrame({"activity": activities, "first_ts": joins["ts"].iloc[first_rows].to_numpy(),
+                        "participants": participants})
     first, stop = presence(tables["members"], start, end)
     day = _day_index(out["first_ts"], start).astype(int)
     out["reached"] = np.array([((first <= d) & (stop > d)).sum() for d in day])
@@ -266,7 +276,7 @@ def total_cost(tables, start, end) -> float:
 
 
 def kpis(tables: dict[str, pd.DataFrame], start=None, end=None, horizon_months: int = 24) -> dict[str, float]:
-    """The headline KPIs of one group over a window (see ``KPI_NAMES``)."""
+    """The headline KPIs of one group or community over a window (see ``KPI_NAMES``)."""
     start, end = window_of(tables, start, end)
     tables = {**tables, "events": WindowEvents(tables["events"], start, end)}
     members = tables["members"]
@@ -289,7 +299,8 @@ def kpis(tables: dict[str, pd.DataFrame], start=None, end=None, horizon_months: 
     }
 
 
-def dashboard_daily(tables: dict[str, pd.DataFrame], start=None, end=None, window_days: int = 7) -> pd.DataFrame:
+def dashboard_daily(tables: dict[str, pd.DataFrame], start=None, end=None,
+                    window_days: int = 7) -> pd.DataFrame:
     """The four dashboard metrics per day (trailing ``window_days`` averages) — for plots and alerts."""
     start, end = window_of(tables, start, end)
     n_days = (end - start).days
@@ -320,7 +331,8 @@ def dashboard_daily(tables: dict[str, pd.DataFrame], start=None, end=None, windo
     for week in range(n_days // 7):
         week_start = start + pd.Timedelta(days=7 * week)
         week_end = week_start + pd.Timedelta(days=7)
-        weekly.append({"date": week_end - pd.Timedelta(days=1), "revisit_7d": revisit_7d(tables, week_start, week_end)})
+        weekly.append({"date": week_end - pd.Timedelta(days=1),
+                       "revisit_7d": revisit_7d(tables, week_start, week_end)})
     if weekly:
         frame = frame.merge(pd.DataFrame(weekly), on="date", how="left")
         frame["revisit_7d"] = frame["revisit_7d"].ffill()
@@ -341,7 +353,8 @@ def health_flags(values: dict[str, float], thresholds) -> dict[str, bool | None]
     flags = {}
     for name, limit in limits.items():
         value = values.get(name, math.nan)
-        flags[name] = None if value is None or (isinstance(value, float) and math.isnan(value)) else bool(value >= limit)
+        unknown = value is None or (isinstance(value, float) and math.isnan(value))
+        flags[name] = None if unknown else bool(value >= limit)
     return flags
 
 
@@ -353,8 +366,11 @@ def alert_days(daily: pd.DataFrame, thresholds) -> pd.DataFrame:
         if name not in daily:
             continue
         below = daily[daily[name] < limit]
-        rows.append(pd.DataFrame({"date": below["date"], "metric": name, "value": below[name], "threshold": limit}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["date", "metric", "value", "threshold"])
+        rows.append(pd.DataFrame({"date": below["date"], "metric": name, "value": below[name],
+                                  "threshold": limit}))
+    if not rows:
+        return pd.DataFrame(columns=["date", "metric", "value", "threshold"])
+    return pd.concat(rows, ignore_index=True)
 
 
 def commercial_share(posts: pd.DataFrame) -> float:

@@ -29,6 +29,7 @@ MODE_NAMES = ("ecommerce", "paid_knowledge", "brand_deal", "membership")
 RISK_TYPE_NAMES = ("info_leak", "opinion_crisis", "data_loss", "violation")
 CHANNEL_NAMES = ("organic", "douyin", "xiaohongshu", "referral")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+END_OF_DAY = "24:00"  # allowed as a shift end only: a shift that runs to midnight
 
 
 class ParamsError(ValueError):
@@ -47,13 +48,16 @@ class StrictLoader(yaml.SafeLoader):
 
 
 StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-StrictLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
+StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
+)
 StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:(?:0|[1-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+)$"),
@@ -83,7 +87,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any], *, source: str = "", path: str = "") -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any], *, source: str = "",
+               path: str = "") -> dict[str, Any]:
     """Merge ``override`` into a copy of ``base``; mappings merge, everything else replaces.
 
     An override key absent from ``base`` is an error (it would otherwise be silently ignored
@@ -93,7 +98,8 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any], *, source: str = 
     for key, value in override.items():
         key_path = f"{path}.{key}" if path else str(key)
         if key not in merged:
-            raise ParamsError(f"{source}: unknown key {key_path!r}; expected one of {sorted(map(str, merged))}")
+            raise ParamsError(
+                f"{source}: unknown key {key_path!r}; expected one of {sorted(map(str, merged))}")
         if isinstance(merged[key], dict) and isinstance(value, dict) and key not in _REPLACED_WHOLE:
             merged[key] = deep_merge(merged[key], value, source=source, path=key_path)
         else:
@@ -120,6 +126,12 @@ NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 def _check_time(value: str) -> str:
     if not _TIME.match(value):
         raise ValueError(f"expected a time 'HH:MM' (00:00–23:59), got {value!r}")
+    return value
+
+
+def _check_end_time(value: str) -> str:
+    if value != END_OF_DAY and not _TIME.match(value):
+        raise ValueError(f"expected a time 'HH:MM' (00:00–23:59) or '24:00' (midnight), got {value!r}")
     return value
 
 
@@ -174,14 +186,18 @@ class Members(Strict):
     interest_drift_days: PositiveFloat
     interest_floor: float = Field(ge=0.0, le=5.0)
     content_interest_gain: NonNegativeFloat
-    chat_interest_gain: NonNegativeFloat
-    hour_spread_hours: NonNegativeFloat
     base_exit_hazard: float = Field(ge=0.0, le=1.0)
-    silent_exit_multiplier: NonNegativeFloat
+    inactive_exit_multiplier: NonNegativeFloat
+    inactive_after_days: int = Field(ge=1, le=365)
     ad_exit_slope: NonNegativeFloat
     complaint_exit_multiplier: NonNegativeFloat
+    complaint_exit_days: int = Field(ge=1, le=365)
+    hour_spread_hours: NonNegativeFloat
+    chat_interest_gain: NonNegativeFloat
     question_rate: NonNegativeFloat
+    question_timing: Literal["usual_hour", "poisson"]
     question_patience_minutes: PositiveFloat
+    question_patience_distribution: Literal["fixed", "exponential"]
 
 
 class Channel(Strict):
@@ -222,8 +238,10 @@ class Arrivals(Strict):
         missing = set(CHANNEL_NAMES) - set(self.channels)
         if missing:
             raise ValueError(f"channels lacks {sorted(missing)}; all of {list(CHANNEL_NAMES)} are needed")
-        if any(v < 0 for v in self.initial_channel_mix.values()) or sum(self.initial_channel_mix.values()) <= 0:
-            raise ValueError(f"initial_channel_mix must be non-negative weights with a positive sum, got {self.initial_channel_mix}")
+        weights = self.initial_channel_mix.values()
+        if any(v < 0 for v in weights) or sum(weights) <= 0:
+            raise ValueError("initial_channel_mix must be non-negative weights with a positive sum, "
+                             f"got {self.initial_channel_mix}")
         return self
 
 
@@ -298,7 +316,8 @@ class Slot(Strict):
         return self
 
     def contains(self, weekday: int, minute: int) -> bool:
-        return WEEKDAYS.index(self.weekday) == weekday and time_to_minutes(self.start) <= minute <= time_to_minutes(self.end)
+        return (WEEKDAYS.index(self.weekday) == weekday
+                and time_to_minutes(self.start) <= minute <= time_to_minutes(self.end))
 
 
 class ContentType(Strict):
@@ -457,13 +476,19 @@ class Monitoring(Strict):
     shift_start: str
     shift_end: str
     answer_minutes_mean: PositiveFloat
+    admin_attention_minutes: NonNegativeFloat
     admin_hourly_wage: NonNegativeFloat
     admin_hours_per_day: NonNegativeFloat
 
-    @field_validator("shift_start", "shift_end")
+    @field_validator("shift_start")
     @classmethod
-    def _times(cls, value: str) -> str:
+    def _start(cls, value: str) -> str:
         return _check_time(value)
+
+    @field_validator("shift_end")
+    @classmethod
+    def _end(cls, value: str) -> str:
+        return _check_end_time(value)
 
     @model_validator(mode="after")
     def _shift(self) -> Monitoring:
@@ -505,7 +530,8 @@ class Mode(Strict):
     def _range(cls, value: Any) -> Any:
         if isinstance(value, list):
             value = tuple(value)
-        if not (isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        pair = isinstance(value, tuple) and len(value) == 2
+        if not (pair and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
             raise ValueError(f"expected [low, high] shares, got {value!r}")
         low, high = (float(v) for v in value)
         if not 0 <= low <= high <= 1:
@@ -580,6 +606,15 @@ class MetricsParams(Strict):
     ltv_horizon_months: int = Field(ge=1, le=120)
 
 
+class Community(Strict):
+    """The operator's groups: what happens to newcomers when every open group is full."""
+
+    overflow: Literal["new_group", "waitlist", "lost"]
+    max_groups: int = Field(ge=1, le=200)
+    group_opening_cost: NonNegativeFloat
+    waitlist_patience_days: PositiveFloat
+
+
 class Params(Strict):
     """All parameters of one scenario, validated."""
 
@@ -597,11 +632,13 @@ class Params(Strict):
     monetization: Monetization
     risk: Risk
     cross_platform: CrossPlatform
+    community: Community
     metrics: MetricsParams
 
     def with_overrides(self, overrides: dict[str, Any], *, source: str = "overrides") -> Params:
         """A new Params with ``overrides`` (nested dict, or dotted keys) deep-merged in."""
-        return _validate(deep_merge(self.model_dump(mode="python"), _expand_dotted(overrides, source), source=source), source)
+        merged = deep_merge(self.model_dump(mode="python"), _expand_dotted(overrides, source), source=source)
+        return _validate(merged, source)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -612,7 +649,8 @@ def _expand_dotted(overrides: dict[str, Any] | None, source: str) -> dict[str, A
     if overrides is None:
         return {}
     if not isinstance(overrides, dict):
-        raise ParamsError(f"{source}: overrides must be a mapping of keys to values, got {type(overrides).__name__}")
+        raise ParamsError(
+            f"{source}: overrides must be a mapping of keys to values, got {type(overrides).__name__}")
     expanded: dict[str, Any] = {}
     for key, value in overrides.items():
         if not isinstance(key, str):

@@ -34,8 +34,13 @@ def summarize(run: RunResult, extra: Extra | None = None) -> dict[str, Any]:
     """What a worker sends back for one replication."""
     start, end = window(run.params)
     values = metrics.kpis(run.tables, start, end, run.params.metrics.ltv_horizon_months)
-    values["overflow"] = float(run.counters["overflow"])
-    values["final_members"] = float(run.daily["present"].iloc[-1]) if len(run.daily) else np.nan
+    counters = run.counters
+    values["members_end"] = float(run.daily["present"].iloc[-1]) if len(run.daily) else np.nan
+    values["final_members"] = values["members_end"]  # the older name, which notebooks 02 and 06 read
+    values["groups"] = float(counters["groups"])
+    values["overflow"] = float(counters["overflow"])  # turned away on arrival
+    values["newcomers_lost"] = float(counters["overflow"] + counters["gave_up"])
+    values["complaints"] = float((run.tables["events"]["event"] == "complaint").sum())
     if extra is not None:
         values.update(extra(run))
     return {
@@ -79,14 +84,16 @@ class SimulationResult:
         return metric(self.values(name), unit if unit is not None else metrics.KPI_UNITS.get(name, ""))
 
     def kpi_entries(self) -> dict[str, dict[str, Any]]:
-        return {name: self.metric(name) for name in metrics.KPI_NAMES}
+        names = [*metrics.KPI_NAMES, *(name for name in metrics.COMMUNITY_KPIS if name in self.summaries)]
+        return {name: self.metric(name) for name in names}
 
     def table(self, names: Sequence[str] | None = None) -> pd.DataFrame:
         """Mean and 95% t interval of each metric, one row per metric."""
         rows = []
         for name in names or [c for c in self.summaries.columns if c != "replication"]:
             entry = mean_ci(self.summaries[name].astype(float).tolist())
-            rows.append({"metric": name, "mean": entry["mean"], "low": entry["low"], "high": entry["high"], "n": entry["n"]})
+            rows.append({"metric": name, "mean": entry["mean"], "low": entry["low"], "high": entry["high"],
+                         "n": entry["n"]})
         return pd.DataFrame(rows)
 
     def tier_daily(self) -> pd.DataFrame:
@@ -165,7 +172,8 @@ def sweep(
     """Run several scenarios with the same seeds (paired). Values are Params or override dicts
     applied to ``base``. All replications of all scenarios share one process pool."""
     base_params = load_scenario(base) if base is None or isinstance(base, (str, os.PathLike)) else base
-    resolved = {name: value if isinstance(value, Params) else base_params.with_overrides(value, source=f"sweep[{name}]")
+    resolved = {name: value if isinstance(value, Params)
+                else base_params.with_overrides(value, source=f"sweep[{name}]")
                 for name, value in scenarios.items()}
     seed = base_params.simulation.seed if seed is None else seed
     jobs, owners = [], []
@@ -199,5 +207,6 @@ def paired_difference(a: SimulationResult, b: SimulationResult, name: str) -> di
     both scenarios shares its random streams."""
     left, right = np.asarray(a.values(name)), np.asarray(b.values(name))
     if left.size != right.size:
-        raise ValueError(f"paired difference of {name!r} needs equal replications, got {left.size} and {right.size}")
+        raise ValueError(f"paired difference of {name!r} needs equal replications, "
+                         f"got {left.size} and {right.size}")
     return mean_ci((right - left).tolist())

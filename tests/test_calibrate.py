@@ -9,7 +9,7 @@ non-silent split is tested too.
 
 Coverage measured while developing (120 seeds; 300 initial members, 1.5 joins/day, 120 days;
 WeChatMsg v1 round trip; bootstrap 1000, BCa): share of seeds whose 95% interval held the truth —
-active_hour_mean 98%, base_exit_hazard 98%, silent_exit_multiplier 97%, active_hour_sd 89%,
+active_hour_mean 98%, base_exit_hazard 98%, inactive_exit_multiplier 97%, active_hour_sd 89%,
 chat_rate_mean 88%, engagement_sigma 82% (its estimate is biased low, 0.78 for 0.80 on
 average). The bootstrap intervals of the chat quantities are somewhat too narrow (the spread of
 chat_rate_mean across seeds is ~1.2× the bootstrap's). SEED below is one where all six cover.
@@ -35,7 +35,7 @@ TRUE = {
     "active_hour_mean": 20.5,
     "active_hour_sd": 3.0,
     "base_exit_hazard": 0.002,
-    "silent_exit_multiplier": 2.5,
+    "inactive_exit_multiplier": 2.5,
 }
 # Parameter → name of the estimate that recovers it.
 ESTIMATE_OF = {
@@ -44,7 +44,7 @@ ESTIMATE_OF = {
     "active_hour_mean": "active_hour_mean",
     "active_hour_sd": "active_hour_sd",
     "base_exit_hazard": "exit_hazard_non_silent",
-    "silent_exit_multiplier": "silent_exit_multiplier",
+    "inactive_exit_multiplier": "inactive_exit_multiplier",
 }
 OVERRIDES = {
     "simulation.days": 120,
@@ -63,7 +63,8 @@ OVERRIDES = {
     "arrivals.channels.organic.daily_reach": 100.0,  # × 1.0 × 0.015 = 1.5 joins a day
     "arrivals.channels.douyin.daily_reach": 0.0,
     "arrivals.channels.xiaohongshu.daily_reach": 0.0,
-    **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in ("info_leak", "opinion_crisis", "data_loss", "violation")},
+    **{f"risk.types.{kind}.incidents_per_year": 0.0
+       for kind in ("info_leak", "opinion_crisis", "data_loss", "violation")},
 }
 
 
@@ -71,7 +72,8 @@ def exported_events(run, params) -> pd.DataFrame:
     """What a chat export of the simulated group contains (as datasets.simulated_tables)."""
     events = run.tables["events"]
     start = pd.Timestamp(params.simulation.start_date, tz=schema.TZ)
-    keep = events["event"].isin(datasets.EXPORTED_EVENTS) & events["member_id"].notna() & (events["ts"] >= start)
+    keep = (events["event"].isin(datasets.EXPORTED_EVENTS) & events["member_id"].notna()
+            & (events["ts"] >= start))
     out = events[keep].copy()
     out["ref_id"] = None
     out["member_id"] = out["member_id"].astype(str)
@@ -82,7 +84,8 @@ def exported_events(run, params) -> pd.DataFrame:
 def simulated(tmp_path_factory):
     params = load_scenario(None, OVERRIDES)
     run = run_replication(params, SEED, 0)
-    path = export.export_wechatmsg_v1(exported_events(run, params), tmp_path_factory.mktemp("cal") / "group.csv")
+    folder = tmp_path_factory.mktemp("cal")
+    path = export.export_wechatmsg_v1(exported_events(run, params), folder / "group.csv")
     log = load(path, "wechatmsg_v1", key=datasets.DEMO_KEY)
     size = int(run.daily["present"].iloc[-1])
     return params, run, log, size
@@ -147,7 +150,8 @@ def test_written_scenario_loads_and_carries_the_estimates(calibration, tmp_path)
     assert math.isclose(members.chat_rate_mean, calibration["chat_rate_mean"].value, rel_tol=1e-3)
     assert math.isclose(members.active_hour_mean, calibration["active_hour_mean"].value, rel_tol=1e-3)
     assert math.isclose(members.base_exit_hazard, calibration["exit_hazard_non_silent"].value, rel_tol=1e-3)
-    assert math.isclose(members.silent_exit_multiplier, calibration["silent_exit_multiplier"].value, rel_tol=1e-3)
+    assert math.isclose(members.inactive_exit_multiplier, calibration["inactive_exit_multiplier"].value,
+                        rel_tol=1e-3)
     assert params.simulation.initial_members == calibration.members_at_end
     channels = params.arrivals.channels
     assert math.isclose(channels["organic"].joins_per_day, calibration["join_rate"].value, rel_tol=1e-3)
@@ -207,7 +211,8 @@ def test_bad_input_gives_clear_errors(calibration, tmp_path):
     with pytest.raises(calibrate.CalibrationError, match="no member messages"):
         calibrate.estimate(joins_only)
     chat = _tables([("2026-01-05 10:00", "a", "message"), ("2026-01-06 20:00", "b", "message")])
-    with pytest.raises(calibrate.CalibrationError, match="no member is in the group between 2025-06-01 and 2025-06-30"):
+    empty = "no member is in the group between 2025-06-01 and 2025-06-30"
+    with pytest.raises(calibrate.CalibrationError, match=empty):
         calibrate.estimate(chat, start="2025-06-01", end="2025-06-30")
     with pytest.raises(calibrate.CalibrationError, match="after its end"):
         calibrate.estimate(chat, start="2026-01-06", end="2026-01-05")
@@ -230,8 +235,9 @@ def test_bad_input_gives_clear_errors(calibration, tmp_path):
 def test_few_exits_keep_the_base_silent_multiplier():
     """The shipped 45-day sample has too few exits to separate silent from other members."""
     result = calibrate.estimate(datasets.load_sample("wechatmsg_v1"))
-    assert min(result.exit_split["exits_silent"], result.exit_split["exits_other"]) < calibrate.MIN_SPLIT_EXITS
+    split = result.exit_split
+    assert min(split["exits_silent"], split["exits_other"]) < calibrate.MIN_SPLIT_EXITS
     data = calibrate.to_scenario(result, "sample", base=None)
-    assert "silent_exit_multiplier" not in data["members"]
+    assert "inactive_exit_multiplier" not in data["members"]
     assert data["members"]["base_exit_hazard"] > 0
-    assert any("silent_exit_multiplier" in note for note in result.notes)
+    assert any("inactive_exit_multiplier" in note for note in result.notes)

@@ -1,6 +1,7 @@
 """Activities (``activities:`` block): the scheduler and the four activity types — check-in
 challenge, referral lottery (fission), live flash sale and UGC — each a SimPy process that
-runs over its days and records one row of the activities table."""
+runs over its days and records one row of the activities table. An activity runs in every
+open group at once; its cost per head is booked on each participant's group."""
 
 from __future__ import annotations
 
@@ -70,14 +71,15 @@ def _buy(model: GroupModel, activity_id: int, members: np.ndarray, probability: 
     return buyers, float(amounts.sum())
 
 
-def _finish(model: GroupModel, record: dict, participants: np.ndarray, spec, buyers_prob: float,
-            order_value: float) -> None:
-    """Book the activity's cost, raise the participants' interest, and their purchases."""
+def _finish(model: GroupModel, record: dict, paid_for: np.ndarray, finishers: np.ndarray, spec,
+            buyers_prob: float, order_value: float) -> None:
+    """Book the activity's cost (per head of every participant ``paid_for``, on their groups),
+    raise the interest of the ``finishers``, and their purchases."""
     record["cost"] = spec.cost_per_head * record["participants"]
-    model.cost(model.env.now, "activity", record["cost"])
-    model.members.interest[participants] += spec.interest_boost
-    if buyers_prob > 0 and participants.size:
-        _, revenue = _buy(model, record["activity_id"], participants, buyers_prob, order_value,
+    model.cost_by_group(model.env.now, "activity", paid_for, spec.cost_per_head)
+    model.members.interest[finishers] += spec.interest_boost
+    if buyers_prob > 0 and finishers.size:
+        _, revenue = _buy(model, record["activity_id"], finishers, buyers_prob, order_value,
                           PURCHASE_SPREAD_DAYS)
         record["revenue"] += revenue
 
@@ -97,7 +99,7 @@ def checkin(model: GroupModel, activity_id: int):
     model.log.add("activity_done", env.now + 0.5, streak, REF_ACTIVITY, activity_id)
     model.record_interactions(streak)
     record["completed"] = int(streak.size)
-    _finish(model, record, streak, spec, spec.purchase_prob, spec.order_value)
+    _finish(model, record, participants, streak, spec, spec.purchase_prob, spec.order_value)
 
 
 def referral_lottery(model: GroupModel, activity_id: int):
@@ -129,7 +131,8 @@ def referral_lottery(model: GroupModel, activity_id: int):
         record["participants"] += int(generation.size)
         record["newcomer_participants"] += int(generation.size)
         everyone.append(generation)
-    _finish(model, record, np.concatenate(everyone), spec, spec.purchase_prob, spec.order_value)
+    everyone = np.concatenate(everyone)
+    _finish(model, record, everyone, everyone, spec, spec.purchase_prob, spec.order_value)
 
 
 def live_flash_sale(model: GroupModel, activity_id: int):
@@ -149,7 +152,7 @@ def live_flash_sale(model: GroupModel, activity_id: int):
     model.record_interactions(buyers)
     record["completed"] = int(buyers.size)
     record["revenue"] += revenue
-    _finish(model, record, participants, spec, 0.0, 0.0)
+    _finish(model, record, participants, participants, spec, 0.0, 0.0)
 
 
 def ugc(model: GroupModel, activity_id: int):
@@ -173,7 +176,7 @@ def ugc(model: GroupModel, activity_id: int):
     model.record_interactions(sharers)
     joined = referral_joins(model, sharers, share_ts, model.params.arrivals.share_join_prob)
     record["referral_joins"] += int(joined.size)
-    _finish(model, record, authors, spec, spec.purchase_prob, spec.order_value)
+    _finish(model, record, participants, authors, spec, spec.purchase_prob, spec.order_value)
 
 
 ACTIVITY_TYPES = {"checkin": checkin, "referral_lottery": referral_lottery,

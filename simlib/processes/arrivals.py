@@ -1,5 +1,7 @@
-"""Arrivals (``arrivals:`` block): the members already in the group at day 0, joins by
-channel over the horizon, and friends who join through members' shares and invitations."""
+"""Arrivals (``arrivals:`` block): the members already in the first group at day 0, joins by
+channel over the horizon, and friends who join through members' shares and invitations.
+Where a newcomer sits (or waits, or is lost) is the community's policy:
+:meth:`simlib.model.CommunityModel.admit`."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ REFERRAL_JOIN_DELAY_DAYS = 0.2  # mean delay between a share or invitation and t
 
 
 def seed_initial_members(model: GroupModel) -> None:
-    """An established group at day 0: members who joined ``initial_tenure_days`` ago."""
+    """An established first group at day 0: members who joined ``initial_tenure_days`` ago."""
     params, rng = model.params, model.rng["initial"]
     n = params.simulation.initial_members
     if n == 0:
@@ -47,8 +49,8 @@ def arrivals(model: GroupModel):
     """Poisson arrivals of every channel, admitted one by one at their own times.
 
     Each channel draws its whole horizon (daily counts, then times within the days) from
-    its own random stream up front, so changing one channel's rate leaves the others'
-    arrivals as they were (common random numbers across scenarios).
+    its own random stream up front, so changing one channel's rate (or the overflow policy)
+    leaves the others' arrivals as they were (common random numbers across scenarios).
     """
     days = model.params.simulation.days
     times, channels = [], []
@@ -78,7 +80,7 @@ def referral_joins(model: GroupModel, sharers: np.ndarray, share_ts: np.ndarray,
     rng = model.rng["arrivals_referral"]
     joined = rng.random(sharers.size) < join_prob
     count = int(np.count_nonzero(joined))
-    if count == 0 or model.room() == 0:  # nobody, or a full group: no need for join times
+    if count == 0 or not model.can_seat():  # nobody, or nowhere to go: no need for join times
         model.counters["overflow"] += count
         return np.empty(0, dtype=np.int64)
     ts = share_ts[joined] + rng.exponential(REFERRAL_JOIN_DELAY_DAYS, count)

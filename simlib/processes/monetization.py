@@ -46,8 +46,9 @@ def order_values(params: Params, rng: np.random.Generator, order_value: float, s
 
 
 def sell(model: GroupModel, ts: float, opened: np.ndarray, delays: np.ndarray, mode: str,
-         post_id: int) -> None:
-    """Purchases from the commercial post ``post_id`` of ``mode`` among the members who opened it."""
+         post_ids: int | np.ndarray) -> None:
+    """Purchases from a commercial post of ``mode`` among the members who opened it;
+    ``post_ids``: the post (one id) or, per opener, the copy of their group."""
     p, m, rng = model.params, model.members, model.rng["commercial"]
     spec = p.monetization.modes[mode]
     # Each campaign converts at a rate drawn from the article's range for the mode (T6).
@@ -58,7 +59,8 @@ def sell(model: GroupModel, ts: float, opened: np.ndarray, delays: np.ndarray, m
     buyers = opened[buyers_mask]
     amounts = order_values(p, rng, spec.order_value, buyers.size)
     bought = ts + delays[buyers_mask] + rng.exponential(PURCHASE_DELAY_MINUTES * MINUTE, buyers.size)
-    model.purchase(bought, buyers, amounts, REF_POST, post_id)
+    refs = post_ids if isinstance(post_ids, int) else post_ids[buyers_mask]
+    model.purchase(bought, buyers, amounts, REF_POST, refs)
     if mode == "membership":
         m.subscriber[buyers] = True
 

@@ -5,6 +5,25 @@ observation window. They never assume the data came from the simulation, so the 
 apply them to real exports as well; a figure that the data cannot support (opens in a chat
 log, say) comes back as NaN and the notebook says so. The tables may hold several groups of
 one community: the figures are the community's.
+
+Value for ranking strategies (:func:`community_value`):
+
+* ``net_value`` — the community's revenue − cost over the window.
+* ``residual_value`` — what the members still there at the end are expected to bring after
+  it: members at the end × operating value per member-month × the member-months each is
+  expected to stay within ``residual_horizon_months``. The operating value per member-month is
+  (revenue − the cost of running the groups) ÷ member-months of the window, where the cost of
+  running the groups is every cost except those of *gaining* members or seats (acquisition,
+  group opening: :data:`SUNK_COST_CATEGORIES`), which the members at the end have already
+  paid for. The expected stay is Σ (1 − q)^k over the horizon's months k = 0 … H − 1, with q
+  the window's monthly exit rate (exits ÷ member-months), as in :func:`ltv`. A strategy that
+  burns members pays twice: fewer members at the end, and a higher q shortens everyone's
+  expected stay. When the operating value per member-month is negative (the groups cost more
+  to run than their members bring), the residual value is negative: the members at the end
+  are a liability, so keeping more of them lowers the ranking value. That is the honest
+  reading of a community run at a loss, not a reward for churn; the report flags a
+  negative operating value.
+* ``ranking_value`` = ``net_value`` + ``residual_value``.
 """
 
 from __future__ import annotations
@@ -22,12 +41,15 @@ KPI_UNITS = {
     "retention_d30": "share", "retention_d90": "share", "messages_per_100_members_per_day": "messages",
     "revisit_7d": "share", "activity_conversion": "share", "share_rate": "share",
     "revenue_per_member": "CNY", "ltv": "CNY", "cost": "CNY", "roi": "ratio", "exits": "members",
-    "members": "members", "members_end": "members", "groups": "groups", "newcomers_lost": "members",
-    "complaints": "complaints",
+    "members": "members", "net_value": "CNY", "residual_value": "CNY", "ranking_value": "CNY",
+    "operating_value_per_member_month": "CNY",
+    "members_end": "members", "groups": "groups", "newcomers_lost": "members", "complaints": "complaints",
 }
-# The community's size, which a simulation summary adds to KPI_NAMES
+# The community's value and size, which a simulation summary adds to KPI_NAMES
 # (simlib.runner.summarize: the engine's counters know groups and lost newcomers).
-COMMUNITY_KPIS = ("members_end", "groups", "newcomers_lost")
+COMMUNITY_KPIS = ("net_value", "residual_value", "ranking_value", "members_end", "groups", "newcomers_lost")
+# Costs of gaining members or seats, not of serving the members one has (see community_value).
+SUNK_COST_CATEGORIES = ("acquisition", "group_opening")
 DASHBOARD_KPIS = ("messages_per_100_members_per_day", "revisit_7d", "activity_conversion", "share_rate")
 VISIT_EVENTS = ("message", "open", "share", "activity_join", "question")
 
@@ -257,6 +279,13 @@ def exits(tables, start, end) -> int:
     return _count_events(tables["events"], ["leave", "removed"], start, end)
 
 
+def expected_member_months(monthly_exit: float, horizon_months: int) -> float:
+    """Expected months a member stays within ``horizon_months`` when each month they leave
+    with probability ``monthly_exit``: Σ (1 − q)^k, k = 0 … H − 1 (a member counts for a month
+    if still there at its start)."""
+    return float(((1 - min(1.0, monthly_exit)) ** np.arange(horizon_months)).sum())
+
+
 def ltv(tables, start, end, horizon_months: int = 24) -> float:
     """Expected revenue of a member over at most ``horizon_months``: revenue per member-month
     × Σ survival, with a constant monthly exit probability estimated from the window."""
@@ -264,26 +293,56 @@ def ltv(tables, start, end, horizon_months: int = 24) -> float:
     if months == 0:
         return math.nan
     monthly_revenue = revenue(tables, start, end) / months
-    monthly_exit = min(1.0, exits(tables, start, end) / months)
-    survival = (1 - monthly_exit) ** np.arange(horizon_months)
-    return float(monthly_revenue * survival.sum())
+    return monthly_revenue * expected_member_months(exits(tables, start, end) / months, horizon_months)
 
 
-def total_cost(tables, start, end) -> float:
+def total_cost(tables, start, end, exclude=()) -> float:
+    """Costs booked inside the window (leaving out the categories ``exclude``)."""
     costs = tables["costs"]
     mask = (costs["ts"] >= start) & (costs["ts"] < end)
+    if exclude:
+        mask &= ~isin(costs["category"], exclude)
     return float(costs.loc[mask, "amount"].sum())
 
 
-def kpis(tables: dict[str, pd.DataFrame], start=None, end=None, horizon_months: int = 24) -> dict[str, float]:
-    """The headline KPIs of one group or community over a window (see ``KPI_NAMES``)."""
+def members_at_end(members: pd.DataFrame, end) -> int:
+    """Members who joined before ``end`` and had not left by then."""
+    joined = members["join_ts"] < end
+    staying = members["left_ts"].isna() | (members["left_ts"] >= end)
+    return int((joined & staying).sum())
+
+
+def community_value(tables, start, end, residual_horizon_months: int) -> dict[str, float]:
+    """``net_value``, ``residual_value``, ``ranking_value`` (see the module docstring) and the
+    operating value per member-month behind the residual value."""
+    income = revenue(tables, start, end)
+    net = income - total_cost(tables, start, end)
+    months = member_months(tables["members"], start, end)
+    if months == 0:
+        return {"net_value": net, "residual_value": 0.0, "ranking_value": net,
+                "operating_value_per_member_month": math.nan}
+    operating = (income - total_cost(tables, start, end, exclude=SUNK_COST_CATEGORIES)) / months
+    stay = expected_member_months(exits(tables, start, end) / months, residual_horizon_months)
+    residual = members_at_end(tables["members"], end) * operating * stay
+    return {"net_value": net, "residual_value": residual, "ranking_value": net + residual,
+            "operating_value_per_member_month": operating}
+
+
+def kpis(tables: dict[str, pd.DataFrame], start=None, end=None, horizon_months: int = 24,
+         residual_horizon_months: int | None = None) -> dict[str, float]:
+    """The headline KPIs of one group or community over a window (see ``KPI_NAMES``), and with
+    ``residual_horizon_months`` its :func:`community_value` too."""
     start, end = window_of(tables, start, end)
     tables = {**tables, "events": WindowEvents(tables["events"], start, end)}
     members = tables["members"]
     income = revenue(tables, start, end)
     spend = total_cost(tables, start, end)
     seen = members_seen(members, start, end)
+    value = {}
+    if residual_horizon_months is not None:
+        value = community_value(tables, start, end, residual_horizon_months)
     return {
+        **value,
         "retention_d30": retention(members, 30, start, end),
         "retention_d90": retention(members, 90, start, end),
         "messages_per_100_members_per_day": messages_per_100_members_per_day(tables, start, end),

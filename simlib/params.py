@@ -552,6 +552,7 @@ class Monetization(Strict):
     acceptance_conversion_weight: NonNegativeFloat
     order_value_shape: PositiveFloat
     membership_renewal_prob: ShareFloat
+    purchase_fatigue: NonNegativeFloat
     repurchase_multiplier_vs_platforms: tuple[float, float]
 
     @field_validator("commercial_post_time")
@@ -604,6 +605,7 @@ class CrossPlatform(Strict):
 
 class MetricsParams(Strict):
     ltv_horizon_months: int = Field(ge=1, le=120)
+    residual_horizon_months: int = Field(ge=0, le=120)
 
 
 class Community(Strict):

@@ -33,7 +33,8 @@ def window(params: Params) -> tuple[pd.Timestamp, pd.Timestamp]:
 def summarize(run: RunResult, extra: Extra | None = None) -> dict[str, Any]:
     """What a worker sends back for one replication."""
     start, end = window(run.params)
-    values = metrics.kpis(run.tables, start, end, run.params.metrics.ltv_horizon_months)
+    horizon = run.params.metrics
+    values = metrics.kpis(run.tables, start, end, horizon.ltv_horizon_months, horizon.residual_horizon_months)
     counters = run.counters
     values["members_end"] = float(run.daily["present"].iloc[-1]) if len(run.daily) else np.nan
     values["final_members"] = values["members_end"]  # the older name, which notebooks 02 and 06 read

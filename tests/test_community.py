@@ -232,6 +232,7 @@ def test_each_group_has_its_own_admins_and_queue():
     ({"community.waitlist_patience_days": 0.0}, "greater than 0"),
     ({"community.group_opening_cost": -1.0}, "greater than or equal to 0"),
     ({"community.groups": 3}, "unknown key 'community.groups'"),
+    ({"metrics.residual_horizon_months": -1}, "greater than or equal to 0"),
     ({"members.question_timing": "evenly"}, "members.question_timing = 'evenly'"),
     ({"members.question_patience_distribution": "normal"}, "question_patience_distribution"),
     ({"members.inactive_after_days": 0}, "greater than or equal to 1"),

@@ -48,13 +48,17 @@ def order_values(params: Params, rng: np.random.Generator, order_value: float, s
 def sell(model: GroupModel, ts: float, opened: np.ndarray, delays: np.ndarray, mode: str,
          post_ids: int | np.ndarray) -> None:
     """Purchases from a commercial post of ``mode`` among the members who opened it;
-    ``post_ids``: the post (one id) or, per opener, the copy of their group."""
+    ``post_ids``: the post (one id) or, per opener, the copy of their group. With
+    ``purchase_fatigue``, recent buyers (purchases in the loyal window) convert less."""
     p, m, rng = model.params, model.members, model.rng["commercial"]
     spec = p.monetization.modes[mode]
     # Each campaign converts at a rate drawn from the article's range for the mode (T6).
     conversion = rng.uniform(*spec.conversion_range)
     conversion *= (spec.acceptance / model.mean_acceptance) ** p.monetization.acceptance_conversion_weight
     chance = np.minimum(1.0, conversion * purchase_propensity(model, opened))
+    fatigue = p.monetization.purchase_fatigue
+    if fatigue > 0:
+        chance = chance / (1 + fatigue * m.purchases_window[opened])
     buyers_mask = rng.random(opened.size) < chance
     buyers = opened[buyers_mask]
     amounts = order_values(p, rng, spec.order_value, buyers.size)

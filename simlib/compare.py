@@ -10,6 +10,14 @@ one sign convention (**b − a**, the arm minus the base) and one column schema
 Inputs are anything with per-replication values: a :class:`simlib.runner.SimulationResult`
 and a metric name, a results-JSON entry (``{"mean", "low", "high", "values"}``), or a plain
 sequence of numbers.
+
+* :func:`paired` — b − a (or the lift b/a − 1, or the ratio b/a) with a 95% t interval;
+  :func:`paired_metric` — the same as a results-JSON entry for ``Context.record``;
+  :func:`per_replication` — the per-replication values both are built on.
+* :func:`welch` — the unpaired fallback; :func:`difference` — paired when possible, else Welch.
+* :func:`table` — every arm against a base, in the :data:`TABLE_COLUMNS` schema;
+  :func:`entry` — one of its rows as ``{"mean", "low", "high"}``.
+* :func:`levels` — each arm's own mean and interval, in the :data:`LEVEL_COLUMNS` schema.
 """
 
 from __future__ import annotations
@@ -22,12 +30,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simlib.results import mean_ci
+from simlib.results import mean_ci, metric
 
 #: Columns of :func:`table`: the arm's level (mean, low, high), its paired difference from the
 #: base (diff*), the relative lift arm/base − 1 (lift*), the number of pairs and the method.
 TABLE_COLUMNS = ["arm", "metric", "base_mean", "mean", "low", "high", "diff", "diff_low", "diff_high",
                  "lift", "lift_low", "lift_high", "n", "method"]
+#: Columns of :func:`levels`: each arm's mean of a metric with its 95% interval and replications.
+LEVEL_COLUMNS = ["arm", "metric", "mean", "low", "high", "n"]
 
 
 def values_of(source: Any, name: str | None = None) -> np.ndarray:
@@ -50,29 +60,49 @@ def _nan_interval(n: int = 0) -> dict[str, Any]:
     return {"mean": math.nan, "low": math.nan, "high": math.nan, "n": n, "values": []}
 
 
-def paired(a: Any, b: Any, name: str | None = None, *, relative: bool = False,
-           confidence: float = 0.95) -> dict[str, Any]:
-    """The paired difference b − a (or, with ``relative``, the lift b/a − 1) of two arms run
-    with the same seeds: ``{"mean", "low", "high", "n", "values"}``, ``values`` holding one
-    difference per pair kept.
+def per_replication(a: Any, b: Any, name: str | None = None, *, relative: bool = False,
+                    ratio: bool = False) -> np.ndarray:
+    """One value per replication: b − a, or the lift b/a − 1 (``relative``), or the ratio b/a
+    (``ratio``). NaN where either value is NaN (and, for the lift and the ratio, where a is 0).
 
-    Pairs where either value is NaN are left out (and, for the lift, pairs where a is 0).
-    Arms with different numbers of replications cannot be paired: ValueError.
-    """
+    Arms with different numbers of replications cannot be paired: ValueError."""
+    if relative and ratio:
+        raise ValueError("relative=True and ratio=True: expected at most one (lift b/a − 1 or ratio b/a)")
     left, right = values_of(a, name), values_of(b, name)
     if left.size != right.size:
         what = f" of {name!r}" if name else ""
-        raise ValueError(f"paired difference{what} needs equal replications, got {left.size} and {right.size}")
-    keep = np.isfinite(left) & np.isfinite(right)
-    if relative:
-        keep &= left != 0
-        differences = right[keep] / left[keep] - 1
-    else:
-        differences = right[keep] - left[keep]
+        raise ValueError(f"paired difference{what} needs equal replications, "
+                         f"got {left.size} and {right.size}")
+    if not (relative or ratio):
+        return right - left
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = np.where(left != 0, right / left, np.nan)
+    return quotient - 1 if relative else quotient
+
+
+def paired(a: Any, b: Any, name: str | None = None, *, relative: bool = False, ratio: bool = False,
+           confidence: float = 0.95) -> dict[str, Any]:
+    """The paired difference b − a (or, with ``relative``, the lift b/a − 1; with ``ratio``, b/a)
+    of two arms run with the same seeds: ``{"mean", "low", "high", "n", "values"}``, ``values``
+    holding one difference per pair kept.
+
+    Pairs where either value is NaN are left out (and, for the lift and the ratio, pairs where
+    a is 0). Arms with different numbers of replications cannot be paired: ValueError.
+    """
+    differences = per_replication(a, b, name, relative=relative, ratio=ratio)
+    differences = differences[np.isfinite(differences)]
     if differences.size == 0:
         return _nan_interval()
     interval = mean_ci(differences.tolist(), confidence)
     return {**interval, "values": differences.tolist()}
+
+
+def paired_metric(a: Any, b: Any, name: str | None = None, unit: str = "", *, relative: bool = False,
+                  ratio: bool = False) -> dict[str, Any]:
+    """:func:`paired` as a results-JSON entry (``{"mean", "low", "high", "values", "unit"}``) for
+    ``Context.record``. ``values`` keeps one slot per replication (NaN where the pair is
+    missing), so the report can pair this entry with the same metric of another scenario."""
+    return metric(per_replication(a, b, name, relative=relative, ratio=ratio).tolist(), unit)
 
 
 def welch(a: Any, b: Any, name: str | None = None, *, confidence: float = 0.95) -> dict[str, Any]:
@@ -140,7 +170,8 @@ def table(arms: Mapping[str, Any], base: str, metrics: Sequence[str], *, include
             values = _metric_values(source, metric_name)
             level = mean_ci(values.tolist())
             diff = difference(base_values, values, can_pair=can_pair)
-            lift = paired(base_values, values, relative=True) if diff["method"] == "paired" else _nan_interval()
+            paired_arms = diff["method"] == "paired"
+            lift = paired(base_values, values, relative=True) if paired_arms else _nan_interval()
             rows.append({"arm": arm, "metric": metric_name, "base_mean": base_mean,
                          "mean": level["mean"], "low": level["low"], "high": level["high"],
                          "diff": diff["mean"], "diff_low": diff["low"], "diff_high": diff["high"],
@@ -154,7 +185,19 @@ def _metric_values(source: Any, metric_name: str) -> np.ndarray:
         return values_of(source.get(metric_name, []))
     if callable(getattr(source, "values", None)):
         return values_of(source, metric_name)
-    raise TypeError(f"arm of type {type(source).__name__}: expected a SimulationResult or a mapping of metrics")
+    raise TypeError(f"arm of type {type(source).__name__}: "
+                    "expected a SimulationResult or a mapping of metrics")
+
+
+def levels(arms: Mapping[str, Any], metrics: Sequence[str]) -> pd.DataFrame:
+    """Each arm's own mean of each metric with its 95% t interval, in the :data:`LEVEL_COLUMNS`
+    schema (one row per arm and metric, arms in the order given). ``arms`` as in :func:`table`."""
+    rows = []
+    for arm, source in arms.items():
+        for metric_name in metrics:
+            level = mean_ci(_metric_values(source, metric_name).tolist())
+            rows.append({"arm": arm, "metric": metric_name, **level})
+    return pd.DataFrame(rows, columns=LEVEL_COLUMNS)
 
 
 def entry(row: Mapping[str, Any], prefix: str = "diff") -> dict[str, float]:

@@ -42,8 +42,9 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "orders": ("orders.csv", "orders"),
 }
 
-MESSAGE_KINDS = ["text", "image", "sticker", "voice", "link", "quote", "mini_program", "red_packet", "video",
-                 "pat"]
+MESSAGE_KINDS = [
+    "text", "image", "sticker", "voice", "link", "quote", "mini_program", "red_packet", "video", "pat",
+]
 MESSAGE_WEIGHTS = [0.55, 0.12, 0.1, 0.05, 0.04, 0.06, 0.03, 0.02, 0.02, 0.01]
 
 
@@ -112,7 +113,8 @@ def simulated_tables(seed: int = 20240301, members: int = 40, days: int = 45) ->
     from simlib.params import load_scenario
 
     params = load_scenario("smoke", {
-        "simulation.days": days, "simulation.initial_members": members,
+        "simulation.days": days,
+        "simulation.initial_members": members,
         "simulation.group_cap": int(members * 1.5),
         "simulation.start_date": "2024-03-04",
         "community.overflow": "lost",  # one group, as one group's export shows it
@@ -121,8 +123,9 @@ def simulated_tables(seed: int = 20240301, members: int = 40, days: int = 45) ->
     events = run.tables["events"]
     # An export starts on some day: members who joined before it appear without a join line.
     export_start = pd.Timestamp(params.simulation.start_date, tz=schema.TZ)
-    keep = (events["event"].isin(EXPORTED_EVENTS) & events["member_id"].notna()
-            & (events["ts"] >= export_start))
+    keep = (
+        events["event"].isin(EXPORTED_EVENTS) & events["member_id"].notna() & (events["ts"] >= export_start)
+    )
     events = events[keep].copy()
     # Joins keep an inviter id ("m12") as ref_id; other refs (posts, activities) are internal.
     is_join = events["event"] == "join"
@@ -136,8 +139,10 @@ def simulated_tables(seed: int = 20240301, members: int = 40, days: int = 45) ->
     members_table = run.tables["members"][schema.MEMBER_COLUMNS].copy()
     members_table["group_id"] = "g_demo"
     members_table["member_id"] = members_table["member_id"].astype(str)
-    return {"members": schema.coerce("members", members_table),
-            "events": schema.coerce("events", events.reset_index(drop=True))}
+    return {
+        "members": schema.coerce("members", members_table),
+        "events": schema.coerce("events", events.reset_index(drop=True)),
+    }
 
 
 def regenerate(
@@ -169,7 +174,8 @@ def sample_path(name: str) -> Path:
     path = SAMPLES_DIR / SAMPLES[name][0]
     if not path.is_file():
         raise FileNotFoundError(
-            f"sample file {path} is missing; run `python -m simlib.datasets --regenerate`")
+            f"sample file {path} is missing; run `python -m simlib.datasets --regenerate`"
+        )
     return path
 
 

@@ -1,18 +1,26 @@
-"""The label catalog (zh, en) for plot titles, axes, legends and table headers.
+"""The label catalog (zh, en) for plot titles, axes, legends and table headers, and the prose of
+the comparative report.
 
 Every label shown to a reader comes from :data:`LABELS`, so a notebook switches language with
 one parameter. Look labels up with :func:`label`; an unknown key raises ``KeyError`` listing
-the closest keys.
+the closest keys. The report's sentences and column headers are :func:`report_texts`, kept
+in ``simlib/data/report_texts.yaml`` (long prose reads better there than in Python strings).
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import numbers
+from importlib import resources
+
+from simlib.yaml_io import load_text
 
 LANGS = ("zh", "en")
 
-_ENTRIES: dict[str, tuple[str, str]] = {
+ZhEn = tuple[str, str]  # (Simplified Chinese, English)
+
+_ENTRIES: dict[str, ZhEn] = {
     # --- member tiers (用户分层)
     "potential": ("潜在用户", "Potential"),
     "active": ("活跃用户", "Active"),
@@ -244,7 +252,9 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "dwell_per_open": ("单次阅读停留(分钟)", "Dwell per open (minutes)"),
     "dwell_per_member_day": ("人均日阅读时长(分钟)", "Reading minutes per member per day"),
     "open_rate_heatmap": ("打开率：内容类型 × 发布时段", "Open rate by content type × slot"),
-    "interaction_rate_heatmap": ("互动转化率：内容类型 × 发布时段", "Interaction rate by content type × slot"),
+    "interaction_rate_heatmap": (
+        "互动转化率：内容类型 × 发布时段", "Interaction rate by content type × slot"
+    ),
     "calibration_best_slot": ("最佳时段打开率：模拟 vs 原文表2", "Best-slot open rate: simulated vs table 2"),
     "calendar_comparison": ("内容日历对比(相对随意时段)", "Content calendars vs the untimed calendar"),
     "quality_dwell": ("内容质量与阅读停留", "Content quality and dwell time"),
@@ -281,6 +291,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "effect_scale": ("干预效果倍数", "Intervention effect ×"),
     "net_value": ("净价值(元)", "Net value (CNY)"),
     "net_value_per_member": ("人均净价值(元)", "Net value per member (CNY)"),
+    "ranking_value": ("排序值:社区净价值+剩余价值(元)", "Ranking value: net + residual value (CNY)"),
+    "residual_value": ("期末成员剩余价值(元)", "Residual value of remaining members (CNY)"),
     "tier_cost": ("分层干预成本(元)", "Tier intervention cost (CNY)"),
     "reach": ("曝光", "Reach"),
     "clicks": ("点击", "Clicks"),
@@ -337,6 +349,34 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "exits_per_member_year": ("每成员年退群率", "Exits per member-year"),
     "group_cap": ("群人数上限", "Group cap"),
     "plan_spend": ("每月活动花费(元)", "Activity spend per month (CNY)"),
+    # --- the comparative report's plots
+    "title_kpi_bars": ("各方案关键指标(均值与95%区间)", "KPIs by scenario (mean and 95% interval)"),
+    "title_tier_mix": ("分层结构随时间变化", "Tier mix over time"),
+    "title_frontier": ("人均收入与退群人数:帕累托前沿", "Revenue per member vs. exits: Pareto frontier"),
+    "pareto_efficient": ("帕累托有效", "Pareto-efficient"),
+    "dominated": ("被占优", "Dominated"),
+    # --- the article's claims (simlib.claims) and the provenance marks (simlib.provenance)
+    "claims_check": ("原文主张核对", "The article's claims checked"),
+    "claim": ("原文主张", "Claim"),
+    "section": ("章节", "Section"),
+    "claim_kind": ("主张类型", "Kind of claim"),
+    "explanation": ("说明", "Explanation"),
+    "kind_test": ("模拟检验", "Tested by simulation"),
+    "kind_input": ("模型输入", "Model input"),
+    "kind_calibrated": ("按主张校准", "Calibrated to the claim"),
+    "kind_untestable": ("无法检验", "Untestable"),
+    "verdict_reproduced": ("已复现", "Reproduced"),
+    "verdict_not_reproduced": ("未复现", "Not reproduced"),
+    "verdict_inconclusive": ("无法判断", "Inconclusive"),
+    "verdict_echo_input": ("回声（输入）", "Echo (an input)"),
+    "verdict_echo_calibrated": ("回声（校准）", "Echo (calibrated)"),
+    "verdict_untestable": ("无法检验", "Untestable"),
+    "verdict_not_measured": ("未测量", "Not measured"),
+    "mark_assumption": ("假设：原文没有这个数值，由模型设定（理由见 params/defaults.yaml）",
+                        "Assumption: not in the article, set for the model (reason in params/defaults.yaml)"),
+    "mark_calibrated": ("校准：为使原文某一主张成立而选定；模拟复现该主张只是回声，不是证据",
+                        "Calibrated: chosen so one of the article's claims holds; reproducing it is an echo, "
+                        "not evidence"),
 }
 
 LABELS: dict[str, dict[str, str]] = {key: {"zh": zh, "en": en} for key, (zh, en) in _ENTRIES.items()}
@@ -357,7 +397,7 @@ def label(key: str, lang: str = "zh") -> str:
         return LABELS[key][lang]
     except KeyError:
         near = difflib.get_close_matches(str(key), LABELS, n=5, cutoff=0.5)
-        hint = f"; did you mean {near}?" if near else f"; {len(LABELS)} keys are defined in simlib.labels.LABELS"
+        hint = f"; did you mean {near}?" if near else f"; see the {len(LABELS)} keys of simlib.labels.LABELS"
         raise KeyError(f"no label for key {key!r}{hint}") from None
 
 
@@ -365,8 +405,39 @@ def has_label(key: object) -> bool:
     return isinstance(key, str) and key in LABELS
 
 
+def display(value: object, lang: str = "zh") -> str:
+    """The label of ``value`` if it is a catalog key (a tier, a KPI …), else ``str(value)``."""
+    return label(value, lang) if has_label(value) else str(value)
+
+
 def weekday_label(index: int, lang: str = "zh") -> str:
     """Weekday name for ``index`` 0 = Monday … 6 = Sunday (pandas' ``day_of_week``)."""
     if isinstance(index, bool) or not isinstance(index, numbers.Integral) or not 0 <= index <= 6:
         raise ValueError(f"index={index!r}: expected a weekday number 0 (Monday) to 6 (Sunday)")
     return label(WEEKDAY_KEYS[int(index)], lang)
+
+
+# --------------------------------------------------------------------------- the report's prose
+
+REPORT_TEXTS_FILE = "data/report_texts.yaml"  # in the simlib package
+
+
+@functools.cache  # read once per process, when the report first asks
+def report_texts() -> dict[str, dict[str, str]]:
+    """The report's sentences and table headers (``column_*``), ``{key: {"zh": …, "en": …}}``.
+
+    Each is an HTML template whose ``{fields}`` the report fills in with escaped values.
+    """
+    source = resources.files("simlib").joinpath(REPORT_TEXTS_FILE)
+    texts = load_text(source.read_text(encoding="utf-8"), source)
+    malformed = [key for key, entry in texts.items()
+                 if not (isinstance(entry, dict) and set(entry) == set(LANGS)
+                         and all(isinstance(text, str) for text in entry.values()))]
+    if malformed:
+        raise ValueError(f"{source}: entries {malformed}: expected a zh and an en text each")
+    return texts
+
+
+def report_text(key: str, lang: str = "zh") -> str:
+    """The report's template ``key`` in ``lang`` ("zh" or "en")."""
+    return report_texts()[key][_check_lang(lang)]

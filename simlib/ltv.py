@@ -41,7 +41,9 @@ _CLV_PERIODS_PER_MONTH = {1: 30, 7: 4.345}
 CDNOW_FILES = {"sample": "CDNOW_sample.txt", "master": "CDNOW_master.txt"}
 
 
-def bgnbd_conditional_expected_purchases(params: Mapping[str, float], t: float, frequency, recency, T) -> np.ndarray:
+def bgnbd_conditional_expected_purchases(
+    params: Mapping[str, float], t: float, frequency, recency, T
+) -> np.ndarray:
     """BG/NBD expected purchases in the next ``t`` periods given (x, t_x, T) — Fader, Hardie
     and Lee (2005), eq. 10 — computed directly.
 
@@ -56,7 +58,9 @@ def bgnbd_conditional_expected_purchases(params: Mapping[str, float], t: float, 
     z = t / (alpha + T + t)
     tail = ((alpha + T) / (alpha + T + t)) ** (r + x) * special.hyp2f1(r + x, b + x, c, z)
     numerator = c / (a - 1) * (1 - tail)
-    repeat = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
+    repeat = np.where(
+        x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0
+    )
     return numerator / (1 + repeat)
 
 
@@ -66,7 +70,9 @@ class LtvInputError(ValueError):
 
 def _check_period_days(period_days: int) -> int:
     if isinstance(period_days, bool) or not isinstance(period_days, (int, np.integer)) or period_days < 1:
-        raise LtvInputError(f"period_days={period_days!r}: expected a whole number of days >= 1 (1 = days, 7 = weeks)")
+        raise LtvInputError(
+            f"period_days={period_days!r}: expected a whole number of days >= 1 (1 = days, 7 = weeks)"
+        )
     return int(period_days)
 
 
@@ -114,7 +120,10 @@ def rfm_summary(
     purchases["ts"] = all_ts[purchases.index]
     purchases["member_id"] = purchases["member_id"].astype(str)
     purchases["amount"] = pd.to_numeric(purchases["amount"], errors="raise").fillna(0.0).astype(float)
-    end = all_ts.max() if observation_end is None else _naive_local(pd.Series([pd.Timestamp(observation_end)])).iloc[0]
+    if observation_end is None:
+        end = all_ts.max()
+    else:
+        end = _naive_local(pd.Series([pd.Timestamp(observation_end)])).iloc[0]
     if purchases["ts"].min() > end:
         raise LtvInputError(f"observation_end={end} is before the first purchase ({purchases['ts'].min()})")
     purchases = purchases[purchases["ts"] <= end]
@@ -142,7 +151,8 @@ def load_cdnow(which: str = "sample") -> pd.DataFrame:
     path = cdnow_path(which)
     if which == "sample":
         names = ["master_id", "customer_id", "date", "cds", "amount"]
-        frame = pd.read_csv(path, sep=r"\s+", header=None, names=names, dtype={"master_id": str, "customer_id": str, "date": str})
+        dtypes = {"master_id": str, "customer_id": str, "date": str}
+        frame = pd.read_csv(path, sep=r"\s+", header=None, names=names, dtype=dtypes)
         frame = frame.drop(columns="master_id")
     else:
         frame = pd.read_csv(path, sep=r"\s+", dtype={"customer_id": str, "date": str})
@@ -171,7 +181,8 @@ def calibration_holdout(
     calibration_end, observation_end = pd.Timestamp(calibration_end), pd.Timestamp(observation_end)
     if not calibration_end < observation_end:
         raise LtvInputError(
-            f"calibration_end={calibration_end.date()} must be before observation_end={observation_end.date()}"
+            f"calibration_end={calibration_end.date()} must be before "
+            f"observation_end={observation_end.date()}"
         )
     frame = transactions.copy()
     frame[date_col] = _naive_local(frame[date_col])
@@ -229,7 +240,9 @@ class LtvFit:
                 continue
             errors = fitter.standard_errors_
             for name, value in fitter.params_.items():
-                rows.append({"model": model, "parameter": name, "value": float(value), "se": float(errors[name])})
+                rows.append(
+                    {"model": model, "parameter": name, "value": float(value), "se": float(errors[name])}
+                )
         return pd.DataFrame(rows)
 
     def _arrays(self) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -254,8 +267,12 @@ class LtvFit:
     def expected_average_value(self) -> pd.Series:
         """Gamma-Gamma expected value of a future purchase, per customer."""
         if self.ggf is None:
-            raise LtvInputError("no Gamma-Gamma model: the summary has no monetary_value with repeat purchases")
-        value = self.ggf.conditional_expected_average_profit(self.summary["frequency"], self.summary["monetary_value"])
+            raise LtvInputError(
+                "no Gamma-Gamma model: the summary has no monetary_value with repeat purchases"
+            )
+        value = self.ggf.conditional_expected_average_profit(
+            self.summary["frequency"], self.summary["monetary_value"]
+        )
         return pd.Series(np.asarray(value, dtype=float), index=self.summary.index)
 
     def clv(self, months: int = 12, discount_rate: float = 0.01) -> pd.DataFrame:
@@ -268,9 +285,14 @@ class LtvFit:
         if not 0 <= discount_rate < 1:
             raise LtvInputError(f"discount_rate={discount_rate!r}: expected a monthly rate in [0, 1)")
         if self.period_days not in _CLV_PERIODS_PER_MONTH:
-            raise LtvInputError(f"period_days={self.period_days}: CLV supports {sorted(_CLV_PERIODS_PER_MONTH)} (days or weeks)")
+            raise LtvInputError(
+                f"period_days={self.period_days}: CLV supports {sorted(_CLV_PERIODS_PER_MONTH)} "
+                "(days or weeks)"
+            )
         if self.ggf is None:
-            raise LtvInputError("no Gamma-Gamma model: the summary has no monetary_value with repeat purchases")
+            raise LtvInputError(
+                "no Gamma-Gamma model: the summary has no monetary_value with repeat purchases"
+            )
         frequency, recency, T = self._arrays()
         periods_per_month = _CLV_PERIODS_PER_MONTH[self.period_days]
         # lifetimes' customer_lifetime_value, with the direct BG/NBD expectation (no NaN gaps):
@@ -279,7 +301,9 @@ class LtvFit:
         value = np.zeros(len(self.summary))
         before = np.zeros(len(self.summary))
         for month in range(1, int(months) + 1):
-            by_month = bgnbd_conditional_expected_purchases(self.bgf.params_, month * periods_per_month, frequency, recency, T)
+            by_month = bgnbd_conditional_expected_purchases(
+                self.bgf.params_, month * periods_per_month, frequency, recency, T
+            )
             value += average_value * (by_month - before) / (1 + discount_rate) ** month
             before = by_month
         expected = before
@@ -346,9 +370,14 @@ def holdout_comparison(fit: LtvFit, cal_holdout: pd.DataFrame, max_frequency: in
     needed = ["frequency_cal", "recency_cal", "T_cal", "frequency_holdout", "duration_holdout"]
     missing = [c for c in needed if c not in cal_holdout.columns]
     if missing:
-        raise LtvInputError(f"cal_holdout lacks columns {missing}; expected the output of calibration_holdout")
+        raise LtvInputError(
+            f"cal_holdout lacks columns {missing}; expected the output of calibration_holdout"
+        )
     predicted = fit.bgf.conditional_expected_number_of_purchases_up_to_time(
-        cal_holdout["duration_holdout"], cal_holdout["frequency_cal"], cal_holdout["recency_cal"], cal_holdout["T_cal"]
+        cal_holdout["duration_holdout"],
+        cal_holdout["frequency_cal"],
+        cal_holdout["recency_cal"],
+        cal_holdout["T_cal"],
     )
     frame = pd.DataFrame(
         {

@@ -13,7 +13,6 @@ where a CJK font is installed) and returns a :class:`Context`.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from simlib.findings import Finding
 from simlib.params import Params, ParamsError, load_scenario, resolve_scenario_path
 
 LANGS = ("zh", "en")
@@ -47,6 +47,7 @@ class Context:
     kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def simulated(self) -> bool:
@@ -69,6 +70,16 @@ class Context:
     def note(self, text: str) -> None:
         self.notes.append(text)
 
+    def state(self, *findings: Finding) -> None:
+        """Show findings (sentences chosen by their numbers, :mod:`simlib.findings`) as Markdown
+        and keep them for results.json, where the report and the checks read them. Their text is
+        code-built: user-supplied strings in it must already be escaped."""
+        from IPython.display import Markdown, display
+
+        for finding in findings:
+            self.findings.append(finding)
+            display(Markdown(finding.text))
+
     def save(self) -> Path | None:
         """Write results.json and tables/ to output_dir (nothing when output_dir is None)."""
         from simlib.results import write_results
@@ -77,8 +88,15 @@ class Context:
             self.output_dir, notebook=self.notebook, scenario=self.scenario, seed=self.seed,
             replications=self.replications, metrics=self.metrics, kpis=self.kpis, tables=self.tables,
             lang=self.lang, notes=self.notes, data_source=self.data_source,
-            extra={"scenario_label": self.params.label or self.params.name, "description": self.params.description},
+            extra={"scenario_label": self.params.label or self.params.name,
+                   "description": self.params.description,
+                   "findings": [finding.to_json() for finding in self.findings]},
         )
+
+
+def _whole(value: Any) -> bool:
+    """An int that is not a bool (True is an int in Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check(condition: bool, name: str, value: Any, expected: str) -> None:
@@ -98,15 +116,18 @@ def start(
     data_source: str | None = None,
 ) -> Context:
     """Validate a notebook's parameters and return its :class:`Context`."""
-    _check(scenario is None or isinstance(scenario, str), "scenario", scenario, "a scenario name or a path to a YAML file under params/")
+    _check(scenario is None or isinstance(scenario, str), "scenario", scenario,
+           "a scenario name or a path to a YAML file under params/")
     if scenario is not None:
         path = resolve_scenario_path(scenario)
         _check(path.is_file(), "scenario", scenario, f"an existing scenario file (looked for {path})")
-    _check(overrides is None or isinstance(overrides, dict), "overrides", overrides, "a dict of parameter overrides, e.g. {'tiering.enabled': True}")
-    _check(replications is None or (isinstance(replications, int) and not isinstance(replications, bool) and 1 <= replications <= 1000),
-           "replications", replications, "an integer from 1 to 1000 (or None for the scenario's own)")
-    _check(seed is None or (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0), "seed", seed, "a non-negative integer (or None)")
-    _check(output_dir is None or (isinstance(output_dir, str) and output_dir.strip() != ""), "output_dir", output_dir, "None or a folder path")
+    _check(overrides is None or isinstance(overrides, dict), "overrides", overrides,
+           "a dict of parameter overrides, e.g. {'tiering.enabled': True}")
+    _check(replications is None or (_whole(replications) and 1 <= replications <= 1000), "replications",
+           replications, "an integer from 1 to 1000 (or None for the scenario's own)")
+    _check(seed is None or (_whole(seed) and seed >= 0), "seed", seed, "a non-negative integer (or None)")
+    _check(output_dir is None or (isinstance(output_dir, str) and output_dir.strip() != ""), "output_dir",
+           output_dir, "None or a folder path")
     _check(lang in LANGS, "lang", lang, f"one of {LANGS}")
     _check(data_source is None or isinstance(data_source, str), "data_source", data_source,
            "None (simulate) or a path to an export / 'sample:<name>'")
@@ -133,7 +154,8 @@ def default_workers() -> int:
         try:
             return max(1, int(value))
         except ValueError:
-            raise NotebookParameterError(f"environment SIMLIB_WORKERS = {value!r}: expected a positive integer") from None
+            raise NotebookParameterError(f"environment SIMLIB_WORKERS = {value!r}: expected a positive "
+                                         "integer") from None
     return max(1, os.cpu_count() or 1)
 
 
@@ -153,12 +175,3 @@ def load_observed(data_source: str, *, keep_text: bool = False) -> Any:
     if not os.path.exists(data_source):
         raise NotebookParameterError(f"parameter data_source = {data_source!r}: file not found")
     return io.load(data_source, keep_text=keep_text)
-
-
-def fmt_ci(entry: dict[str, Any], digits: int = 2, percent: bool = False) -> str:
-    """'12.3 [11.8, 12.9]' from a metric entry (or '—' when unknown)."""
-    mean, low, high = entry.get("mean"), entry.get("low"), entry.get("high")
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "—"
-    scale, suffix = (100, "%") if percent else (1, "")
-    return f"{mean * scale:.{digits}f}{suffix} [{low * scale:.{digits}f}, {high * scale:.{digits}f}]"

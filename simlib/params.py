@@ -1,21 +1,32 @@
-"""Scenario parameters: strict YAML loading, deep merge over the defaults, typed validation.
+"""Scenario parameters: typed validation of the defaults with a scenario and overrides merged in.
 
 ``load_scenario("params/scenarios/tiered.yaml", overrides={...})`` returns a :class:`Params`
 object. Errors are :class:`ParamsError` with one line naming the file, the key path, the bad
-value and what was expected. Unknown keys are errors. The YAML loader does not apply the
+value and what was expected (:func:`simlib.yaml_io.validation_message`). Unknown keys are
+errors. Files are read with :mod:`simlib.yaml_io`'s strict loader, which does not apply the
 YAML 1.1 conversions that silently change values (``yes`` → True, ``0123`` → 83,
-``12:30`` → 750): such scalars stay strings, so a typed field rejects them loudly.
+``12:30`` → 750): such scalars stay strings, so a typed field rejects them loudly. Layering
+(deep merge, dotted override keys) is :mod:`simlib.param_layers`.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from simlib import yaml_io
+from simlib.param_layers import ParamsError, deep_merge, expand_dotted, read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_DIR = ROOT / "params"
@@ -30,85 +41,6 @@ RISK_TYPE_NAMES = ("info_leak", "opinion_crisis", "data_loss", "violation")
 CHANNEL_NAMES = ("organic", "douyin", "xiaohongshu", "referral")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 END_OF_DAY = "24:00"  # allowed as a shift end only: a shift that runs to midnight
-
-
-class ParamsError(ValueError):
-    """A parameter file or override is invalid; the message names file, key, value, expectation."""
-
-
-# --------------------------------------------------------------------------- YAML loading
-
-
-class StrictLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's surprising implicit types.
-
-    Booleans are only true/false; integers only plain decimals without leading zeros;
-    sexagesimal numbers (12:30) and octal (0123) are left as strings.
-    """
-
-
-StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers
-            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
-)
-StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:(?:0|[1-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+)$"),
-    list("-+.0123456789"),
-)
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping with :class:`StrictLoader`; errors name the file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: file not found") from None
-    except UnicodeDecodeError as error:
-        raise ParamsError(f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8") from None
-    try:
-        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" line {where.line + 1}" if where else ""
-        raise ParamsError(f"{path}:{line} invalid YAML: {getattr(error, 'problem', error)}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
-    return data
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any], *, source: str = "",
-               path: str = "") -> dict[str, Any]:
-    """Merge ``override`` into a copy of ``base``; mappings merge, everything else replaces.
-
-    An override key absent from ``base`` is an error (it would otherwise be silently ignored
-    or be a typo), except inside free-form mappings handled by validation.
-    """
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        key_path = f"{path}.{key}" if path else str(key)
-        if key not in merged:
-            raise ParamsError(
-                f"{source}: unknown key {key_path!r}; expected one of {sorted(map(str, merged))}")
-        if isinstance(merged[key], dict) and isinstance(value, dict) and key not in _REPLACED_WHOLE:
-            merged[key] = deep_merge(merged[key], value, source=source, path=key_path)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-# Mappings a scenario may replace as a whole (their keys are a free choice of the scenario).
-_REPLACED_WHOLE = {"commercial_posts_per_week", "initial_channel_mix"}
 
 
 # --------------------------------------------------------------------------- typed models
@@ -135,9 +67,25 @@ def _check_end_time(value: str) -> str:
     return value
 
 
+Time = Annotated[str, AfterValidator(_check_time)]
+EndTime = Annotated[str, AfterValidator(_check_end_time)]  # a shift may end at midnight, "24:00"
+
+
 def time_to_minutes(value: str) -> int:
     hours, minutes = value.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+def _ends_after(start_field: str, end_field: str) -> Any:
+    """A model check: the time window from ``start_field`` to ``end_field`` ends after it starts."""
+
+    def check(model: BaseModel) -> BaseModel:
+        start, end = getattr(model, start_field), getattr(model, end_field)
+        if time_to_minutes(end) <= time_to_minutes(start):
+            raise ValueError(f"{end_field} {end} must be after {start_field} {start}")
+        return model
+
+    return model_validator(mode="after")(check)
 
 
 class Simulation(Strict):
@@ -238,10 +186,11 @@ class Arrivals(Strict):
         missing = set(CHANNEL_NAMES) - set(self.channels)
         if missing:
             raise ValueError(f"channels lacks {sorted(missing)}; all of {list(CHANNEL_NAMES)} are needed")
-        weights = self.initial_channel_mix.values()
-        if any(v < 0 for v in weights) or sum(weights) <= 0:
-            raise ValueError("initial_channel_mix must be non-negative weights with a positive sum, "
-                             f"got {self.initial_channel_mix}")
+        weights = self.initial_channel_mix
+        if any(v < 0 for v in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError(
+                f"initial_channel_mix must be non-negative weights with a positive sum, got {weights}"
+            )
         return self
 
 
@@ -301,23 +250,13 @@ class Tiering(Strict):
 
 class Slot(Strict):
     weekday: Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    start: str
-    end: str
-
-    @field_validator("start", "end")
-    @classmethod
-    def _times(cls, value: str) -> str:
-        return _check_time(value)
-
-    @model_validator(mode="after")
-    def _order(self) -> Slot:
-        if time_to_minutes(self.end) <= time_to_minutes(self.start):
-            raise ValueError(f"slot end {self.end} must be after start {self.start}")
-        return self
+    start: Time
+    end: Time
+    _order = _ends_after("start", "end")
 
     def contains(self, weekday: int, minute: int) -> bool:
-        return (WEEKDAYS.index(self.weekday) == weekday
-                and time_to_minutes(self.start) <= minute <= time_to_minutes(self.end))
+        in_window = time_to_minutes(self.start) <= minute <= time_to_minutes(self.end)
+        return WEEKDAYS.index(self.weekday) == weekday and in_window
 
 
 class ContentType(Strict):
@@ -339,12 +278,7 @@ class ContentType(Strict):
 class CalendarEntry(Strict):
     type: Literal["knowledge", "flash_deal", "discussion", "live_preview"]
     weekday: Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    time: str
-
-    @field_validator("time")
-    @classmethod
-    def _time(cls, value: str) -> str:
-        return _check_time(value)
+    time: Time
 
     @property
     def weekday_index(self) -> int:
@@ -473,28 +407,14 @@ class Monitoring(Strict):
     health_thresholds: HealthThresholds
     admins_rule: AdminsRule
     admins: int = Field(ge=0, le=50)
-    shift_start: str
-    shift_end: str
+    shift_start: Time
+    shift_end: EndTime
     answer_minutes_mean: PositiveFloat
     admin_attention_minutes: NonNegativeFloat
     admin_hourly_wage: NonNegativeFloat
     admin_hours_per_day: NonNegativeFloat
 
-    @field_validator("shift_start")
-    @classmethod
-    def _start(cls, value: str) -> str:
-        return _check_time(value)
-
-    @field_validator("shift_end")
-    @classmethod
-    def _end(cls, value: str) -> str:
-        return _check_end_time(value)
-
-    @model_validator(mode="after")
-    def _shift(self) -> Monitoring:
-        if time_to_minutes(self.shift_end) <= time_to_minutes(self.shift_start):
-            raise ValueError(f"shift_end {self.shift_end} must be after shift_start {self.shift_start}")
-        return self
+    _shift = _ends_after("shift_start", "shift_end")
 
     @property
     def shift_hours(self) -> float:
@@ -530,8 +450,8 @@ class Mode(Strict):
     def _range(cls, value: Any) -> Any:
         if isinstance(value, list):
             value = tuple(value)
-        pair = isinstance(value, tuple) and len(value) == 2
-        if not (pair and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        is_pair = isinstance(value, tuple) and len(value) == 2
+        if not (is_pair and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
             raise ValueError(f"expected [low, high] shares, got {value!r}")
         low, high = (float(v) for v in value)
         if not 0 <= low <= high <= 1:
@@ -548,17 +468,12 @@ class Monetization(Strict):
     share_window_days: int = Field(ge=1)
     modes: dict[Literal["ecommerce", "paid_knowledge", "brand_deal", "membership"], Mode]
     commercial_posts_per_week: dict[Literal["ecommerce", "paid_knowledge", "brand_deal", "membership"], float]
-    commercial_post_time: str
+    commercial_post_time: Time
     acceptance_conversion_weight: NonNegativeFloat
     order_value_shape: PositiveFloat
     membership_renewal_prob: ShareFloat
     purchase_fatigue: NonNegativeFloat
     repurchase_multiplier_vs_platforms: tuple[float, float]
-
-    @field_validator("commercial_post_time")
-    @classmethod
-    def _time(cls, value: str) -> str:
-        return _check_time(value)
 
     @field_validator("repurchase_multiplier_vs_platforms", mode="before")
     @classmethod
@@ -639,69 +554,38 @@ class Params(Strict):
 
     def with_overrides(self, overrides: dict[str, Any], *, source: str = "overrides") -> Params:
         """A new Params with ``overrides`` (nested dict, or dotted keys) deep-merged in."""
-        merged = deep_merge(self.model_dump(mode="python"), _expand_dotted(overrides, source), source=source)
+        merged = deep_merge(self.model_dump(mode="python"), expand_dotted(overrides, source), source=source)
         return _validate(merged, source)
 
 
 # --------------------------------------------------------------------------- entry points
 
 
-def _expand_dotted(overrides: dict[str, Any] | None, source: str) -> dict[str, Any]:
-    """Turn {"tiering.enabled": True} into {"tiering": {"enabled": True}}."""
-    if overrides is None:
-        return {}
-    if not isinstance(overrides, dict):
-        raise ParamsError(
-            f"{source}: overrides must be a mapping of keys to values, got {type(overrides).__name__}")
-    expanded: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if not isinstance(key, str):
-            raise ParamsError(f"{source}: override key {key!r} must be a string")
-        parts = key.split(".")
-        node = expanded
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ParamsError(f"{source}: override {key!r} conflicts with another override")
-        last = parts[-1]
-        if isinstance(value, dict) and isinstance(node.get(last), dict):
-            node[last].update(value)
-        else:
-            node[last] = value
-    return expanded
-
-
-def _format_error(error: ValidationError, data: dict[str, Any], source: str) -> ParamsError:
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"])
-    value = data
-    for part in first["loc"]:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, (list, tuple)) and isinstance(part, int) and part < len(value):
-            value = value[part]
-        else:
-            value = first.get("input")
-            break
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "required key is missing"
-    count = len(error.errors())
-    more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-    return ParamsError(f"{source}: {location} = {value!r}: {message}{more}")
-
-
 def _validate(data: dict[str, Any], source: str) -> Params:
     try:
         return Params.model_validate(data)
     except ValidationError as error:
-        raise _format_error(error, data, source) from None
+        raise ParamsError(yaml_io.validation_message(error, source, Params)) from None
+
+
+# Top-level blocks of defaults.yaml that are not parameters: the claims register (simlib.claims).
+NOT_PARAMETERS = ("claims",)
 
 
 def load_defaults() -> dict[str, Any]:
-    return read_yaml(DEFAULTS_FILE)
+    """The parameter blocks of defaults.yaml (without the claims register)."""
+    defaults = read_yaml(DEFAULTS_FILE)
+    for key in NOT_PARAMETERS:
+        defaults.pop(key, None)
+    return defaults
+
+
+def _refuse_register(data: dict[str, Any], source: str) -> None:
+    """A scenario or overrides cannot carry the claims register, which only the defaults hold."""
+    for key in NOT_PARAMETERS:
+        if key in data:
+            raise ParamsError(f"{source}: key {key!r}: the claims register lives in {DEFAULTS_FILE.name} "
+                              "only, not in a scenario or overrides; remove it")
 
 
 def resolve_scenario_path(scenario: str | Path) -> Path:
@@ -726,6 +610,7 @@ def load_scenario(scenario: str | Path | None = None, overrides: dict[str, Any] 
     if scenario is not None:
         path = resolve_scenario_path(scenario)
         scenario_data = read_yaml(path)
+        _refuse_register(scenario_data, str(path))
         merged = deep_merge(merged, scenario_data, source=str(path))
         merged.setdefault("name", path.stem)
         if "name" not in scenario_data:
@@ -733,7 +618,9 @@ def load_scenario(scenario: str | Path | None = None, overrides: dict[str, Any] 
         source = str(path)
     _validate(merged, source)  # the scenario alone must be valid, so errors name the right file
     if overrides:
-        merged = deep_merge(merged, _expand_dotted(overrides, "overrides"), source="overrides")
+        expanded = expand_dotted(overrides, "overrides")
+        _refuse_register(expanded, "overrides")
+        merged = deep_merge(merged, expanded, source="overrides")
         source = "overrides"
     return _validate(merged, source)
 

@@ -25,7 +25,7 @@ import seaborn as sns
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 
-from simlib.labels import LANGS, has_label, label
+from simlib.labels import LANGS, display, label
 
 # Fonts with Simplified Chinese glyphs, in order of preference.
 CJK_FONT_CANDIDATES = (
@@ -52,7 +52,9 @@ def _installed_font_names() -> set[str]:
     return {entry.name for entry in font_manager.fontManager.ttflist}
 
 
-_CJK_FILE_HINTS = ("cjk", "wqy", "wenquanyi", "sourcehan", "simhei", "msyh", "pingfang", "sarasa", "notosanssc")
+_CJK_FILE_HINTS = (
+    "cjk", "wqy", "wenquanyi", "sourcehan", "simhei", "msyh", "pingfang", "sarasa", "notosanssc",
+)
 
 
 def find_cjk_font() -> str | None:
@@ -71,14 +73,16 @@ def _register_system_cjk_fonts() -> bool:
     once, so a font installed later is invisible until it is added). True if any was added."""
     added = False
     for path in font_manager.findSystemFonts():
-        if any(hint in os.path.basename(path).lower().replace("-", "").replace("_", "") for hint in _CJK_FILE_HINTS):
+        name = os.path.basename(path).lower().replace("-", "").replace("_", "")
+        if any(hint in name for hint in _CJK_FILE_HINTS):
             try:
                 font_manager.fontManager.addfont(path)
                 added = True
             except (OSError, RuntimeError, ValueError):  # unreadable or unsupported file
                 continue
     if added:  # rewrite matplotlib's cache file, so that the next kernel finds the fonts at once
-        cache = os.path.join(matplotlib.get_cachedir(), f"fontlist-v{font_manager.FontManager.__version__}.json")
+        cache_name = f"fontlist-v{font_manager.FontManager.__version__}.json"
+        cache = os.path.join(matplotlib.get_cachedir(), cache_name)
         try:
             font_manager.json_dump(font_manager.fontManager, cache)
         except OSError:
@@ -113,11 +117,16 @@ def L(key: str) -> str:  # noqa: N802 - short name used throughout the notebooks
 
 def text(value: object) -> str:
     """A display string: the catalog label if ``value`` is a catalog key, else ``str(value)``."""
-    return L(value) if has_label(value) else str(value)
+    return display(value, current_lang())
 
 
 def contains_cjk(value: str) -> bool:
     return bool(_CJK.search(value))
+
+
+def without_cjk(value: str) -> str:
+    """``value`` without its CJK characters, spaces tidied: "分层运营 Tiered" → "Tiered"."""
+    return " ".join(_CJK.sub(" ", value).split())
 
 
 def _axis_label(key: str | None, fallback: str | None) -> str:
@@ -149,37 +158,35 @@ def _decorate(ax: Axes, title_key: str | None, x_label: str, y_label: str) -> Ax
     return ax
 
 
+def _hue_groups(frame: pd.DataFrame, hue: str | None, hue_order: Sequence | None) -> list[tuple]:
+    """(hue value, its rows, its colour) for each value of ``hue``; one group of every row without one."""
+    hues = _ordered(frame[hue], hue_order) if hue else [None]
+    palette = sns.color_palette(n_colors=max(len(hues), 1))
+    return [(value, frame if hue is None else frame[frame[hue] == value], palette[index])
+            for index, value in enumerate(hues)]
+
+
 def bar_with_ci(
-    frame: pd.DataFrame,
-    x: str,
-    y_mean: str,
-    y_low: str,
-    y_high: str,
-    hue: str | None = None,
-    *,
-    title_key: str | None = None,
-    x_key: str | None = None,
-    y_key: str | None = None,
-    order: Sequence | None = None,
-    hue_order: Sequence | None = None,
-    ax: Axes | None = None,
+    frame: pd.DataFrame, x: str, y_mean: str, y_low: str, y_high: str, hue: str | None = None, *,
+    title_key: str | None = None, x_key: str | None = None, y_key: str | None = None,
+    order: Sequence | None = None, hue_order: Sequence | None = None, ax: Axes | None = None,
 ) -> Axes:
     """Bars of ``y_mean`` by ``x`` (grouped by ``hue``) with error bars from ``y_low`` to ``y_high``."""
     _check_columns(frame, [x, y_mean, y_low, y_high, hue])
     ax = ax or plt.subplots(figsize=(7, 4))[1]
     xs = _ordered(frame[x], order)
-    hues = _ordered(frame[hue], hue_order) if hue else [None]
-    width = 0.8 / len(hues)
-    palette = sns.color_palette(n_colors=max(len(hues), 1))
-    for h_index, h_value in enumerate(hues):
-        part = frame if hue is None else frame[frame[hue] == h_value]
+    groups = _hue_groups(frame, hue, hue_order)
+    width = 0.8 / len(groups)
+    for h_index, (h_value, part, color) in enumerate(groups):
         part = part.set_index(x).reindex(xs)
-        positions = np.arange(len(xs)) + (h_index - (len(hues) - 1) / 2) * width
+        positions = np.arange(len(xs)) + (h_index - (len(groups) - 1) / 2) * width
         means = part[y_mean].to_numpy(dtype=float)
-        errors = np.vstack([means - part[y_low].to_numpy(dtype=float), part[y_high].to_numpy(dtype=float) - means])
-        ax.bar(positions, means, width=width * 0.95, color=palette[h_index],
+        lows, highs = part[y_low].to_numpy(dtype=float), part[y_high].to_numpy(dtype=float)
+        errors = np.vstack([means - lows, highs - means])
+        ax.bar(positions, means, width=width * 0.95, color=color,
                label=None if hue is None else text(h_value))
-        ax.errorbar(positions, means, yerr=np.clip(errors, 0, None), fmt="none", ecolor="black", capsize=3, linewidth=1)
+        ax.errorbar(positions, means, yerr=np.clip(errors, 0, None), fmt="none", ecolor="black", capsize=3,
+                    linewidth=1)
     ax.set_xticks(np.arange(len(xs)), [text(v) for v in xs])
     if hue is not None:
         ax.legend(title=_axis_label(None, hue))
@@ -236,47 +243,37 @@ def stacked_area(
     """
     _check_columns(frame, [x, y, stack])
     layers = _ordered(frame[stack], stack_order)
-    wide = frame.pivot_table(index=x, columns=stack, values=y, aggfunc="sum", observed=True).reindex(columns=layers)
+    wide = frame.pivot_table(index=x, columns=stack, values=y, aggfunc="sum", observed=True)
+    wide = wide.reindex(columns=layers)
     wide = wide.fillna(0.0).sort_index()
     if normalize:
         totals = wide.sum(axis=1).replace(0, np.nan)
         wide = wide.div(totals, axis=0).fillna(0.0)
     ax = ax or plt.subplots(figsize=(8, 4))[1]
-    ax.stackplot(wide.index.to_numpy(), wide.to_numpy(dtype=float).T, labels=[text(c) for c in wide.columns], alpha=0.85)
+    ax.stackplot(wide.index.to_numpy(), wide.to_numpy(dtype=float).T, labels=[text(c) for c in wide.columns],
+                 alpha=0.85)
     ax.legend(title=_axis_label(None, stack), loc="upper left", fontsize="small")
     ax.margins(x=0)
     return _decorate(ax, title_key, _axis_label(x_key, x), _axis_label(y_key, y))
 
 
 def line_with_band(
-    frame: pd.DataFrame,
-    x: str,
-    y_mean: str,
-    y_low: str,
-    y_high: str,
-    hue: str | None = None,
-    *,
-    title_key: str | None = None,
-    x_key: str | None = None,
-    y_key: str | None = None,
-    threshold: float | None = None,
-    threshold_key: str = "health_threshold",
-    hue_order: Sequence | None = None,
-    ax: Axes | None = None,
+    frame: pd.DataFrame, x: str, y_mean: str, y_low: str, y_high: str, hue: str | None = None, *,
+    title_key: str | None = None, x_key: str | None = None, y_key: str | None = None,
+    threshold: float | None = None, threshold_key: str = "health_threshold",
+    hue_order: Sequence | None = None, ax: Axes | None = None,
 ) -> Axes:
     """Lines of ``y_mean`` over ``x`` with a shaded ``y_low``–``y_high`` band, one per ``hue``;
     an optional dashed horizontal ``threshold`` line (a health threshold, a target)."""
     _check_columns(frame, [x, y_mean, y_low, y_high, hue])
     ax = ax or plt.subplots(figsize=(8, 4))[1]
-    hues = _ordered(frame[hue], hue_order) if hue else [None]
-    palette = sns.color_palette(n_colors=max(len(hues), 1))
-    for h_index, h_value in enumerate(hues):
-        part = (frame if hue is None else frame[frame[hue] == h_value]).sort_values(x)
+    for h_value, part, color in _hue_groups(frame, hue, hue_order):
+        part = part.sort_values(x)
         xs = part[x].to_numpy()
-        ax.plot(xs, part[y_mean].to_numpy(dtype=float), color=palette[h_index],
+        ax.plot(xs, part[y_mean].to_numpy(dtype=float), color=color,
                 label=_axis_label(None, y_mean) if hue is None else text(h_value))
         ax.fill_between(xs, part[y_low].to_numpy(dtype=float), part[y_high].to_numpy(dtype=float),
-                        color=palette[h_index], alpha=0.2, linewidth=0)
+                        color=color, alpha=0.2, linewidth=0)
     if threshold is not None:
         ax.axhline(threshold, color="firebrick", linestyle="--", linewidth=1, label=L(threshold_key))
     if hue is not None or threshold is not None:

@@ -38,7 +38,9 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> dict[str, floa
     mean = float(array.mean())
     if array.size == 1 or np.allclose(array, array[0]):
         return {"mean": mean, "low": mean, "high": mean, "n": int(array.size)}
-    half = float(stats.t.ppf(0.5 + confidence / 2, array.size - 1) * array.std(ddof=1) / math.sqrt(array.size))
+    half = float(
+        stats.t.ppf(0.5 + confidence / 2, array.size - 1) * array.std(ddof=1) / math.sqrt(array.size)
+    )
     return {"mean": mean, "low": mean - half, "high": mean + half, "n": int(array.size)}
 
 
@@ -52,7 +54,9 @@ def metric(values: Sequence[float], unit: str = "") -> dict[str, Any]:
     return entry
 
 
-def observed(value: float, unit: str = "", low: float | None = None, high: float | None = None) -> dict[str, Any]:
+def observed(
+    value: float, unit: str = "", low: float | None = None, high: float | None = None
+) -> dict[str, Any]:
     """A metric measured once on real data (no replications); interval if the caller has one."""
     return {
         "mean": float(value),
@@ -77,7 +81,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed into place: never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -116,7 +121,7 @@ def write_results(
 
     folder = Path(output_dir)
     for name, table in (tables or {}).items():
-        _atomic_write_text(folder / TABLES_DIR / f"{name}.csv", csv_safe(table).to_csv(index=False))
+        atomic_write_text(folder / TABLES_DIR / f"{name}.csv", csv_safe(table).to_csv(index=False))
     payload = {
         "notebook": notebook,
         "scenario": scenario,
@@ -131,7 +136,7 @@ def write_results(
         **_clean(dict(extra or {})),
     }
     target = folder / RESULTS_FILE
-    _atomic_write_text(target, json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False))
+    atomic_write_text(target, json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False))
     return target
 
 

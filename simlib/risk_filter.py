@@ -24,9 +24,9 @@ from pathlib import Path
 
 import ahocorasick
 import pandas as pd
-import yaml
 
 from simlib.stats import ProportionCI, proportion_ci
+from simlib.yaml_io import load_text
 
 PII_CATEGORY = "info_leak"
 LEXICON_RESOURCE = ("simlib", "data/risk/lexicon.yaml")
@@ -96,7 +96,9 @@ def _digit_view(text: str) -> tuple[str, list[int]]:
     for position, (char, index) in enumerate(chars):
         if char in _DIGIT_SEPARATORS or char.isspace():
             before = kept[-1][0] if kept else ""
-            after = next((c for c, _ in chars[position + 1:] if c not in _DIGIT_SEPARATORS and not c.isspace()), "")
+            after = next(
+                (c for c, _ in chars[position + 1:] if c not in _DIGIT_SEPARATORS and not c.isspace()), ""
+            )
             if before.isdigit() and after.isdigit():
                 continue
         kept.append((char, index))
@@ -137,7 +139,7 @@ def _read_lexicon(path: str | Path | None) -> tuple[dict[str, list[str]], str]:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise LexiconError(f"lexicon file {name!r} does not exist") from None
-    data = yaml.safe_load(text)
+    data = load_text(text, name)  # the strict loader of every YAML input
     if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
         raise LexiconError(f"{name}: expected a mapping with a 'categories' mapping at the top")
     lexicon: dict[str, list[str]] = {}
@@ -178,7 +180,9 @@ class SensitiveWordFilter:
         self._automaton.make_automaton()
 
     @classmethod
-    def from_lexicon(cls, path: str | Path | None = None, *, detect_personal_data: bool = True) -> SensitiveWordFilter:
+    def from_lexicon(
+        cls, path: str | Path | None = None, *, detect_personal_data: bool = True
+    ) -> SensitiveWordFilter:
         """Load a YAML lexicon (default: the one shipped in ``simlib/data/risk``)."""
         lexicon, _ = _read_lexicon(path)
         return cls(lexicon, detect_personal_data=detect_personal_data)
@@ -207,25 +211,31 @@ class SensitiveWordFilter:
 
     def _scan_personal_data(self, text: str) -> list[Match]:
         view, origin = _digit_view(text)
+
+        def match(term: str, found: re.Match) -> Match:
+            """Group 1 of ``found``, located in the original text."""
+            return Match(PII_CATEGORY, term, origin[found.start(1)], origin[found.end(1) - 1] + 1)
+
         matches: list[Match] = []
         id_spans: list[tuple[int, int]] = []
         for found in _ID_NUMBER.finditer(view):
             if id_checksum_ok(found.group(1)):
                 id_spans.append(found.span(1))
-                matches.append(Match(PII_CATEGORY, "id_number", origin[found.start(1)], origin[found.end(1) - 1] + 1))
+                matches.append(match("id_number", found))
         for found in _PHONE.finditer(view):
-            matches.append(Match(PII_CATEGORY, "phone_number", origin[found.start(1)], origin[found.end(1) - 1] + 1))
+            matches.append(match("phone_number", found))
         for found in _CARD.finditer(view):
             if found.span(1) in id_spans or not luhn_ok(found.group(1)):
                 continue
-            matches.append(Match(PII_CATEGORY, "bank_card", origin[found.start(1)], origin[found.end(1) - 1] + 1))
+            matches.append(match("bank_card", found))
         return matches
 
     def flag(self, texts: Iterable[str]) -> pd.DataFrame:
         """One row per text: ``text_index, flagged, categories`` ("|"-joined, sorted), ``terms``."""
         rows = []
         for index, text in enumerate(texts):
-            matches = self.scan("" if text is None or (isinstance(text, float) and pd.isna(text)) else str(text))
+            missing = text is None or (isinstance(text, float) and pd.isna(text))
+            matches = self.scan("" if missing else str(text))
             rows.append(
                 {
                     "text_index": index,
@@ -265,9 +275,10 @@ class FilterEvaluation:
 
     def summary(self) -> pd.DataFrame:
         """Tidy table: metric, value, low, high."""
+        precision, recall = self.precision, self.recall
         rows = [
-            {"metric": "precision", "value": self.precision.rate, "low": self.precision.low, "high": self.precision.high},
-            {"metric": "recall", "value": self.recall.rate, "low": self.recall.low, "high": self.recall.high},
+            {"metric": "precision", "value": precision.rate, "low": precision.low, "high": precision.high},
+            {"metric": "recall", "value": recall.rate, "low": recall.low, "high": recall.high},
             {"metric": "f1", "value": self.f1, "low": float("nan"), "high": float("nan")},
         ]
         return pd.DataFrame(rows)

@@ -201,13 +201,3 @@ def _execute_tagged(jobs: list, workers: int) -> list[tuple[int, dict[str, Any]]
     chunks = [tagged[i::workers * 4] for i in range(workers * 4)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return [item for chunk in pool.map(_run_tagged_chunk, [c for c in chunks if c]) for item in chunk]
-
-
-def paired_difference(a: SimulationResult, b: SimulationResult, name: str) -> dict[str, float]:
-    """Mean of (b − a) per replication with a 95% t interval — valid because replication r of
-    both scenarios shares its random streams."""
-    left, right = np.asarray(a.values(name)), np.asarray(b.values(name))
-    if left.size != right.size:
-        raise ValueError(f"paired difference of {name!r} needs equal replications, "
-                         f"got {left.size} and {right.size}")
-    return mean_ci((right - left).tolist())

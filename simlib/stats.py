@@ -1,4 +1,4 @@
-"""Small, checked statistics for A/B tests and scenario comparisons.
+"""Small, checked statistics for A/B tests: proportions, their differences, planning, Bayes.
 
 * :func:`proportion_ci` — Wilson score interval of one proportion.
 * :func:`two_proportion_test` — z-test of two independent proportions (statsmodels) with a
@@ -7,16 +7,15 @@
   arcsine effect size ``h`` (statsmodels ``NormalIndPower``).
 * :func:`bayes_ab` — beta-binomial comparison: posterior P(B > A) (exact, by one-dimensional
   integration, and by seeded Monte Carlo) and credible intervals of the difference and lift.
-* :func:`paired_difference` — paired t-test for replications run with common random numbers.
 
 Every function returns a small frozen dataclass. Convention: "difference" is always B − A.
+Scenario replications run with common random numbers are compared by :mod:`simlib.compare`.
 Bad input raises :class:`StatsInputError` (a ``ValueError``) naming the argument.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,7 +246,8 @@ def design_power(
             raise StatsInputError(f"{name}={value!r}: expected a sample size > 0")
     h = float(proportion_effectsize(rate_b, rate_a))
     effect = abs(h) if alternative == "two-sided" else h
-    return float(NormalIndPower().power(effect, nobs1=n_a, alpha=alpha, ratio=n_b / n_a, alternative=alternative))
+    return float(NormalIndPower().power(effect, nobs1=n_a, alpha=alpha, ratio=n_b / n_a,
+                                        alternative=alternative))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,57 +329,4 @@ def bayes_ab(
         expected_loss_b=float(np.mean(np.maximum(-diff, 0.0))),
         credible=credible,
         draws=int(draws),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# paired replications
-
-
-@dataclass(frozen=True)
-class PairedDifference:
-    n: int
-    mean_a: float
-    mean_b: float
-    mean_difference: float  # mean of (b - a)
-    sd_difference: float
-    ci_low: float
-    ci_high: float
-    t: float
-    p_value: float
-    confidence: float
-
-
-def paired_difference(
-    a_values: Sequence[float], b_values: Sequence[float], confidence: float = 0.95
-) -> PairedDifference:
-    """Paired t-test and t interval of mean(b − a) for values paired by position.
-
-    Use it for scenario replications run with the same seeds (common random numbers). When
-    every difference is identical the interval collapses to that value and the p-value is
-    1 if it is zero and 0 otherwise.
-    """
-    a = np.asarray(a_values, dtype=float).ravel()
-    b = np.asarray(b_values, dtype=float).ravel()
-    confidence = _check_unit("confidence", confidence)
-    if a.size != b.size:
-        raise StatsInputError(
-            f"a_values has {a.size} values and b_values has {b.size}: expected pairs of equal length"
-        )
-    if a.size < 2:
-        raise StatsInputError(f"a_values/b_values have {a.size} pair(s): expected at least 2")
-    for name, array in (("a_values", a), ("b_values", b)):
-        if not np.all(np.isfinite(array)):
-            raise StatsInputError(f"{name} contains NaN or infinite values: expected finite numbers")
-    diff = b - a
-    mean, sd = float(diff.mean()), float(diff.std(ddof=1))
-    if sd == 0.0 or np.allclose(diff, diff[0], rtol=0, atol=1e-15 * max(1.0, abs(mean))):
-        p_value = 1.0 if mean == 0 else 0.0
-        t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
-        return PairedDifference(int(a.size), float(a.mean()), float(b.mean()), mean, 0.0, mean, mean, t, p_value, confidence)
-    result = sps.ttest_rel(b, a)
-    interval = result.confidence_interval(confidence_level=confidence)
-    return PairedDifference(
-        int(a.size), float(a.mean()), float(b.mean()), mean, sd,
-        float(interval.low), float(interval.high), float(result.statistic), float(result.pvalue), confidence,
     )

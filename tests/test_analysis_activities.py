@@ -92,6 +92,7 @@ def test_greedy_allocation_respects_budget_and_decay():
     with pytest.raises(ValueError):
         A.greedy_allocation(100, {"nope": 1.0}, {"nope": 2.0})
     schedule = A.schedule_from_counts(counts)
-    assert {entry["type"]: entry["every_days"] for entry in schedule} == {"referral_lottery": 30, "live_flash_sale": 30, "ugc": 15}
+    assert {entry["type"]: entry["every_days"] for entry in schedule} == {"referral_lottery": 30,
+                                                                          "live_flash_sale": 30, "ugc": 15}
     with pytest.raises(ValueError):
         A.schedule_from_counts({"bogus": 1})

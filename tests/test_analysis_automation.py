@@ -1,9 +1,9 @@
-import math
 
 import numpy as np
 import pytest
 
 from simlib.analysis import automation as Z
+from simlib.analysis import monitoring as mon
 from simlib.params import load_scenario
 from simlib.results import mean_ci
 from simlib.runner import simulate
@@ -14,32 +14,13 @@ def smoke():
     return load_scenario("smoke")
 
 
-def test_erlang_c_known_values():
-    # M/M/1: P(wait) = rho, mean wait = rho / (mu - lambda)
-    assert Z.erlang_c(0.5, 1.0, 1) == pytest.approx(0.5)
-    assert Z.mmc_mean_wait(0.5, 1.0, 1) == pytest.approx(1.0)
-    # M/M/2 with offered load 1: P0 = 1/3, C = 1/3, Wq = C / (2mu - lambda)
-    assert Z.erlang_c(1.0, 1.0, 2) == pytest.approx(1 / 3)
-    assert Z.mmc_mean_wait(1.0, 1.0, 2) == pytest.approx(1 / 3)
-    # textbook value: c = 5, a = 4 erlangs → C ≈ 0.5541
-    assert Z.erlang_c(4.0, 1.0, 5) == pytest.approx(0.5541, abs=1e-4)
-    # many servers stay finite and in [0, 1]
-    assert 0 <= Z.erlang_c(180.0, 1.0, 200) <= 1
-
-
-@pytest.mark.parametrize("args", [(1.0, 1.0, 1), (2.0, 1.0, 2), (-1.0, 1.0, 1), (1.0, 0.0, 2), (1.0, 1.0, 0),
-                                  (1.0, 1.0, 1.5), (math.nan, 1.0, 2)])
-def test_erlang_c_rejects_bad_input(args):
-    with pytest.raises(ValueError):
-        Z.erlang_c(*args)
-
-
 def test_engine_admin_queue_matches_erlang_c(smoke):
     """With a fixed group, uniform question times, round-the-clock admins and no bots, the
     engine's admin queue is M/M/c: its mean wait must agree with Erlang C."""
-    params = smoke.with_overrides(Z.mmc_overrides(members=300, question_rate=0.4, answer_minutes=12.0, admins=2, days=30))
+    params = smoke.with_overrides(Z.mmc_overrides(members=300, question_rate=0.4, answer_minutes=12.0,
+                                                  admins=2, days=30))
     lam, mu, c = Z.mmc_rates(params)
-    analytic = Z.mmc_mean_wait(lam, mu, c)
+    analytic = mon.mmc_mean_wait(lam, mu, c)
     assert analytic == pytest.approx(4.0)
     result = simulate(params, replications=8, seed=11, workers=1)
     assert (result.daily["present"] == 300).all()

@@ -18,7 +18,9 @@ def test_funnel_table_is_the_product_of_its_rates():
     table = cp.funnel_table(params).set_index("channel")
     assert list(table.index) == list(cp.CHANNEL_ORDER)
     douyin = params.arrivals.channels["douyin"]
-    assert table.loc["douyin", "joins_per_day"] == pytest.approx(douyin.daily_reach * douyin.click_rate * douyin.join_rate)
+    assert table.loc["douyin", "joins_per_day"] == pytest.approx(
+        douyin.daily_reach * douyin.click_rate * douyin.join_rate
+    )
     assert table.loc["douyin", "cost_per_join"] == pytest.approx(douyin.cost_per_click / douyin.join_rate)
     assert table.loc["organic", "cost_per_join"] == 0.0
     stages = cp.funnel_stages(params)
@@ -49,9 +51,11 @@ def _tables():
         "left_ts": [START + pd.Timedelta(days=5, hours=12), pd.NaT, pd.NaT, pd.NaT],
     })
     events = pd.DataFrame({
-        "ts": [START + pd.Timedelta(days=5, hours=12), START + pd.Timedelta(days=20), START + pd.Timedelta(days=30),
+        "ts": [START + pd.Timedelta(days=5, hours=12), START + pd.Timedelta(days=20),
+               START + pd.Timedelta(days=30),
                START + pd.Timedelta(days=31)],
-        "group_id": "g", "member_id": ["d1", "x1", "x1", "d2"], "event": ["leave", "purchase", "purchase", "message"],
+        "group_id": "g", "member_id": ["d1", "x1", "x1", "d2"],
+                           "event": ["leave", "purchase", "purchase", "message"],
         "ref_id": None, "amount": [np.nan, 100.0, 50.0, np.nan],
     })
     return members, events
@@ -103,7 +107,8 @@ def test_overlap_ltv_ratio_formula_and_its_inverse():
 
 def test_simulated_overlap_follows_the_formula():
     params = load_scenario("baseline", {"simulation.days": 120, "simulation.initial_members": 150})
-    results = sweep({"none": {"cross_platform.platform_overlap": 0.0}, "all": {"cross_platform.platform_overlap": 1.0}},
+    results = sweep({"none": {"cross_platform.platform_overlap": 0.0},
+                     "all": {"cross_platform.platform_overlap": 1.0}},
                     base=params, replications=8, seed=9, extra=cp.channel_extra, workers=2)
     # Replication r of both arms shares its random streams: one revenue ratio per replication.
     ratios = results["all"].summaries["revenue_total"] / results["none"].summaries["revenue_total"]
@@ -120,7 +125,9 @@ def test_mix_overrides_keep_the_budget():
         moved = params.with_overrides(cp.mix_overrides(params, share))
         assert cp.paid_budget(moved) == pytest.approx(budget)
         assert cp.douyin_share(moved) == pytest.approx(share)
-    assert cp.mix_overrides(params, cp.douyin_share(params))["arrivals.channels.douyin.daily_reach"] == pytest.approx(2500)
+    assert cp.mix_overrides(params, cp.douyin_share(params))[
+        "arrivals.channels.douyin.daily_reach"
+    ] == pytest.approx(2500)
     doubled = params.with_overrides(cp.mix_overrides(params, 0.5, budget_scale=2.0))
     assert cp.paid_budget(doubled) == pytest.approx(2 * budget)
     # Both channels cost ¥40 per join by default, so the expected joins do not depend on the mix.

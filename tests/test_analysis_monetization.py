@@ -13,7 +13,8 @@ from simlib.schema import TZ
 def test_article_table_flags_blank_membership_cell():
     table = mo.article_table(load_scenario("baseline")).set_index("mode")
     assert table.loc["ecommerce", "difficulty"] == "★★★☆☆"
-    assert (table.loc["paid_knowledge", "conversion_low"], table.loc["paid_knowledge", "conversion_high"]) == (0.12, 0.22)
+    assert (table.loc["paid_knowledge", "conversion_low"],
+            table.loc["paid_knowledge", "conversion_high"]) == (0.12, 0.22)
     assert table.loc["membership", "conversion_assumed"] and not table.loc["ecommerce", "conversion_assumed"]
     assert table.loc["membership", "acceptance"] == pytest.approx(0.84)
     with pytest.raises(ValueError):
@@ -40,7 +41,8 @@ def test_bad_shares_raise():
 
 
 def test_realised_share_in_simulation_matches_plan():
-    base = load_scenario("baseline").with_overrides({"simulation.days": 140, "simulation.initial_members": 60})
+    base = load_scenario("baseline").with_overrides({"simulation.days": 140,
+                                                     "simulation.initial_members": 60})
     overrides = mo.share_sweep_overrides(base, [0.25])["share_25"]
     run = run_replication(base.with_overrides(overrides), 11, 0)
     extra = mo.monetization_extra(run)
@@ -56,7 +58,8 @@ def test_mode_alone_sells_only_that_mode():
     arms = mo.mode_alone_overrides(1.0)
     assert set(arms) == set(MODE_NAMES)
     params = base.with_overrides(arms["membership"])
-    assert params.monetization.commercial_posts_per_week == {"ecommerce": 0.0, "paid_knowledge": 0.0, "brand_deal": 0.0, "membership": 1.0}
+    assert params.monetization.commercial_posts_per_week == {"ecommerce": 0.0, "paid_knowledge": 0.0,
+                                                             "brand_deal": 0.0, "membership": 1.0}
     none = base.with_overrides(mo.share_sweep_overrides(base, [0.0])["share_00"])
     extra = mo.monetization_extra(run_replication(none, 5, 0))
     assert extra["realised_share"] == 0.0 and extra["commercial_revenue"] == 0.0
@@ -64,7 +67,9 @@ def test_mode_alone_sells_only_that_mode():
 
 def test_monetization_extra_reproducible():
     params = load_scenario("smoke")
-    assert mo.monetization_extra(run_replication(params, 2, 0)) == mo.monetization_extra(run_replication(params, 2, 0))
+    assert mo.monetization_extra(run_replication(params, 2, 0)) == mo.monetization_extra(
+        run_replication(params, 2, 0)
+    )
 
 
 def _events(rows):

@@ -28,9 +28,15 @@ def test_erlang_c_known_values():
     assert mon.mmc_mean_wait(0.5, 1.0, 1) == pytest.approx(1.0)
     assert mon.erlang_c(3.0, 1.0, 2) == 1.0 and math.isinf(mon.mmc_mean_wait(3.0, 1.0, 2))
     assert mon.mmc_wait_exceeds(0.5, 1.0, 1, 2.0) == pytest.approx(0.5 * math.exp(-1.0))
+    # M/M/2 with offered load 1: Wq = C / (2mu - lambda); textbook c = 5, a = 4 erlangs → C ≈ 0.5541
+    assert mon.mmc_mean_wait(1.0, 1.0, 2) == pytest.approx(1 / 3)
+    assert mon.erlang_c(4.0, 1.0, 5) == pytest.approx(0.5541, abs=1e-4)
+    # many servers stay finite and in [0, 1] (the Erlang B recursion)
+    assert 0 <= mon.erlang_c(180.0, 1.0, 200) <= 1
 
 
-@pytest.mark.parametrize("args", [(-1, 1, 1), (1, 0, 1), (1, 1, 0), (1, 1, 1.5), (1, 1, True)])
+@pytest.mark.parametrize("args",
+                         [(-1, 1, 1), (1, 0, 1), (1, 1, 0), (1, 1, 1.5), (1, 1, True), (math.nan, 1, 2)])
 def test_erlang_c_rejects_bad_input(args):
     with pytest.raises(mon.MonitoringInputError):
         mon.erlang_c(*args)
@@ -45,11 +51,14 @@ def test_question_hours_density_integrates_to_one_and_off_shift_share(base):
 
 
 def test_off_shift_share_matches_the_model(base):
-    params = base.with_overrides({"simulation.days": 60, "simulation.initial_members": 200, "simulation.group_cap": 200,
+    params = base.with_overrides({"simulation.days": 60, "simulation.initial_members": 200,
+                                  "simulation.group_cap": 200,
                                   "members.question_rate": 0.1})
     # Pool three replications: the off-shift share depends on which 200 members (and their
     # habitual hours) a replication happens to draw, so one replication alone is noisy.
-    clock = np.concatenate([(run_replication(params, 7, r).questions["asked_day"].to_numpy() % 1) * 24 for r in range(3)])
+    clock = np.concatenate(
+        [(run_replication(params, 7, r).questions["asked_day"].to_numpy() % 1) * 24 for r in range(3)]
+    )
     observed = float(np.mean((clock < 9) | (clock >= 22)))
     assert len(clock) > 2400
     assert observed == pytest.approx(mon.off_shift_share(params), abs=0.04)
@@ -60,7 +69,8 @@ def test_model_queue_reproduces_erlang_c(base):
     an M/M/2 queue, so the mean wait must match the Erlang-C formula."""
     params = base.with_overrides({
         "simulation.days": 40, "simulation.initial_members": 300, "simulation.group_cap": 300,
-        "members.active_hour_sd": 40.0, "members.question_rate": 1.0, "members.question_patience_minutes": 10000,
+        "members.active_hour_sd": 40.0, "members.question_rate": 1.0,
+                                  "members.question_patience_minutes": 10000,
         "monitoring.shift_start": "00:00", "monitoring.shift_end": "23:59", "monitoring.admins": 2,
         "monitoring.answer_minutes_mean": 6.0, "automation.level": 0.0,
         "monitoring.admin_attention_minutes": 0.0,
@@ -75,7 +85,8 @@ def test_model_queue_reproduces_erlang_c(base):
 
 
 def test_queue_extra_is_reproducible_and_sane(base):
-    params = base.with_overrides({"simulation.days": 30, "simulation.initial_members": 100, "simulation.group_cap": 100})
+    params = base.with_overrides({"simulation.days": 30, "simulation.initial_members": 100,
+                                  "simulation.group_cap": 100})
     first = mon.queue_extra(run_replication(params, 3, 1))
     second = mon.queue_extra(run_replication(params, 3, 1))
     assert first == second
@@ -109,14 +120,17 @@ def test_size_admin_scenarios_and_min_admins():
     assert scenarios["n300_a2"]["simulation.group_cap"] == 300
     with pytest.raises(mon.MonitoringInputError):
         mon.size_admin_scenarios([600], [1], 28)
-    grid = pd.DataFrame({"size": [100, 100, 300, 300, 300], "admins": [1, 2, 1, 2, 3], "metric": "within_patience",
-                         "mean": [0.99, 1.0, 0.9, 0.96, 0.99], "low": [0.97, 1.0, 0.85, 0.94, 0.98], "high": 1.0})
+    grid = pd.DataFrame({"size": [100, 100, 300, 300, 300], "admins": [1, 2, 1, 2, 3],
+                         "metric": "within_patience",
+                         "mean": [0.99, 1.0, 0.9, 0.96, 0.99], "low": [0.97, 1.0, 0.85, 0.94, 0.98],
+                         "high": 1.0})
     out = mon.min_admins_meeting(grid, 0.95).set_index("size")
     assert out.loc[100, "needed"] == 1 and out.loc[300, "needed"] == 3 and out.loc[300, "needed_on_mean"] == 2
 
 
 def test_health_table_verdicts(base):
-    summaries = pd.DataFrame({"messages_per_100_members_per_day": [10.0, 11.0, 12.0], "revisit_7d": [0.2, 0.25, 0.3],
+    summaries = pd.DataFrame({"messages_per_100_members_per_day": [10.0, 11.0, 12.0],
+                              "revisit_7d": [0.2, 0.25, 0.3],
                               "activity_conversion": [0.2, 0.3, 0.25], "share_rate": [np.nan] * 3})
     table = mon.health_table(summaries, base.monitoring.health_thresholds).set_index("metric")
     assert table.loc["messages_per_100_members_per_day", "verdict"] == "pass"

@@ -25,7 +25,9 @@ def test_expected_major_crises_formula(base):
     assert risk.expected_major_crises(base, warning_system=False) == pytest.approx(total * 0.15)
     assert risk.expected_major_crises(base, warning_system=True) == pytest.approx(total * 0.15 * (1 - 0.85))
     on = base.with_overrides({"risk.warning_system": True})
-    assert risk.expected_major_crises(on) == pytest.approx(risk.expected_major_crises(base, warning_system=True))
+    assert risk.expected_major_crises(on) == pytest.approx(
+        risk.expected_major_crises(base, warning_system=True)
+    )
 
 
 @pytest.mark.parametrize("warning", [False, True])
@@ -48,7 +50,8 @@ def test_simulated_major_crises_match_the_analytic_expectation(base, warning):
 
 
 def test_incident_summary_fills_zero_rows(base):
-    params = base.with_overrides({"simulation.days": 30, "simulation.initial_members": 20, "simulation.group_cap": 20})
+    params = base.with_overrides({"simulation.days": 30, "simulation.initial_members": 20,
+                                  "simulation.group_cap": 20})
     result = simulate(params, replications=2, seed=5)
     per = risk.incident_summary(result)
     assert len(per) == 2 * len(params.risk.types)
@@ -105,5 +108,6 @@ def test_flag_counts_reports_counts_only():
                            "msg_kind": ["text", "text", "image", None],
                            "text": ["加vx领红包 13812345678", "早上好", "[图片]", "xx加入群聊"]})
     out = risk.flag_counts(shipped, events)
-    assert out == {"messages": 2, "flagged": 1, "share": 0.5, "by_category": {"fraud_spam": 1, "info_leak": 1}}
+    assert out == {"messages": 2, "flagged": 1, "share": 0.5,
+                   "by_category": {"fraud_spam": 1, "info_leak": 1}}
     assert risk.flag_counts(shipped, events.drop(columns="text"))["messages"] == 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from simlib import batch
-from simlib.batch import BatchFileError, load_batch, plan_batch, run_batch
+from simlib.batch import BatchFileError, load_batch, loop, plan_batch, run_batch, worker
 from simlib.cli import main
 from simlib.slug import UnsafePathError, contained, safe_folder_name, slugify
 
@@ -101,19 +101,21 @@ def test_shipped_batch_files_are_valid(path: Path):
 
 BAD_BATCHES = [
     ("unknown key", GOOD + "colour: blue\n", ["'colour'", "unknown key", "'blue'"]),
-    ("workers text", GOOD.replace("workers: 1", 'workers: "two"'), ["'workers'", "'two'", "integer"]),
-    ("negative timeout", GOOD.replace("timeout_s: 60", "timeout_s: -5"), ["'timeout_s'", "-5", "greater than 0"]),
-    ("missing scenario", GOOD.replace("[ok]", "[ok, nowhere]"), ["'scenarios[1]'", "'nowhere'", "nowhere.yaml"]),
+    ("workers text", GOOD.replace("workers: 1", 'workers: "two"'), ["workers = 'two'", "integer"]),
+    ("negative timeout", GOOD.replace("timeout_s: 60", "timeout_s: -5"),
+     ["timeout_s = -5", "greater than 0"]),
+    ("missing scenario", GOOD.replace("[ok]", "[ok, nowhere]"),
+     ["'scenarios[1]'", "'nowhere'", "nowhere.yaml"]),
     ("missing notebook", GOOD.replace("[chaos]", "[chaos, 09_nothing]"), ["'notebooks[1]'", "'09_nothing'"]),
     ("missing report", GOOD + "report_notebook: nope\n", ["'report_notebook'", "'nope'"]),
-    ("octal seed", GOOD.replace("seed: 5", "seed: 0123"), ["0123", "line"]),
-    ("yes as text", GOOD.replace("lang: en", "lang: no"), ["'no'", "boolean"]),
-    ("missing name", GOOD.replace("name: 基线 batch\n", ""), ["'name'", "required"]),
+    ("octal seed", GOOD.replace("seed: 5", "seed: 0123"), ["seed = '0123'", "integer", "YAML 1.1"]),
+    ("yes as text", GOOD.replace("lang: en", "lang: no"), ["lang = 'no'", "'zh' or 'en'", "boolean"]),
+    ("missing name", GOOD.replace("name: 基线 batch\n", ""), ["name: required key is missing"]),
     ("duplicate scenario", GOOD.replace("[ok]", "[ok, ok]"), ["'scenarios'", "'ok' twice"]),
     ("reserved name", GOOD.replace("基线 batch", "latest"), ["'name'", "'latest'"]),
-    ("bad lang", GOOD.replace("lang: en", "lang: fr"), ["'lang'", "'fr'", "'zh' or 'en'"]),
+    ("bad lang", GOOD.replace("lang: en", "lang: fr"), ["lang = 'fr'", "'zh' or 'en'"]),
     ("not a mapping", "- just\n- a list\n", ["expected a mapping"]),
-    ("date in overrides", GOOD + "overrides: {start: 2026-01-01}\n", ["'overrides.start'", "json"]),
+    ("date in overrides", GOOD + "overrides: {start: 2026-01-01}\n", ["overrides.start", "json", "quote it"]),
 ]
 
 
@@ -143,7 +145,7 @@ def test_cli_reports_bad_input_without_traceback(tree, capsys):
     path = write_batch(tree, GOOD.replace("workers: 1", "workers: two"))
     assert main(["batch", str(path), "--reports-dir", str(tree["reports"])]) == 2
     err = capsys.readouterr().err
-    assert "simlib batch: error:" in err and "'workers'" in err and "Traceback" not in err
+    assert "simlib batch: error:" in err and "workers = 'two'" in err and "Traceback" not in err
     good = write_batch(tree, GOOD, "good.yaml")
     code = main(["batch", str(good), "--only-notebooks", "nope", "--notebooks-dir", str(tree["notebooks"]),
                  "--scenarios-dir", str(tree["scenarios"]), "--reports-dir", str(tree["reports"])])
@@ -153,7 +155,8 @@ def test_cli_reports_bad_input_without_traceback(tree, capsys):
 def test_params_hash_follows_scenario_content_and_notebook(tree):
     path = write_batch(tree, GOOD)
     first = plan_batch(path, **dirs(tree)).runs[0]
-    assert first.final_dir == tree["reports"].resolve() / safe_folder_name("基线 batch") / "runs" / "chaos" / slugify("ok")
+    batch_dir = tree["reports"].resolve() / safe_folder_name("基线 batch")
+    assert first.final_dir == batch_dir / "runs" / "chaos" / slugify("ok")
     (tree["scenarios"] / "ok.yaml").write_text("behaviour: ok\n# edited\n", encoding="utf-8")
     second = plan_batch(path, **dirs(tree)).runs[0]
     assert second.params_hash != first.params_hash and second.notebook.sha256 == first.notebook.sha256
@@ -163,8 +166,8 @@ def test_params_hash_follows_scenario_content_and_notebook(tree):
 
 def test_deadline_counts_from_the_first_cell(monkeypatch):
     clock = iter([100.0, 103.0, 109.5])
-    monkeypatch.setattr(batch.time, "monotonic", lambda: next(clock))
-    deadline = batch._Deadline(8)
+    monkeypatch.setattr(worker.time, "monotonic", lambda: next(clock))
+    deadline = worker._Deadline(8)
     assert deadline(None) == 8 and deadline(None) == 5 and deadline(None) == 0.01
 
 
@@ -178,8 +181,8 @@ def test_broken_notebook_file_is_a_clear_error(tree):
 def test_manifest_reader_and_failure_listing_survive_hostile_content(tmp_path: Path):
     record = {"notebook": "chaos", "scenario": XSS + "\x1b[31m\nsecond line", "scenario_slug": slugify(XSS),
               "status": "failed", "error": "boom\x07", "outputs": {"error_file": "failed/chaos/x/error.txt"}}
-    (tmp_path / "manifest.jsonl").write_text(
-        json.dumps(record) + "\n{truncated line\n\n" + json.dumps(dict(record, status="ok")) + "\n", encoding="utf-8")
+    lines = [json.dumps(record), "{truncated line", "", json.dumps(dict(record, status="ok"))]
+    (tmp_path / "manifest.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     records = batch.read_manifest(tmp_path)
     assert [r["status"] for r in records] == ["failed", "ok"]
     summary = batch.BatchSummary(name="n<i>", batch_dir=tmp_path, records=[records[0]])
@@ -193,15 +196,16 @@ def test_latest_falls_back_to_a_copy_without_symlinks(tmp_path: Path, monkeypatc
     batch_dir = tmp_path / "b1"
     batch_dir.mkdir()
     (batch_dir / "index.html").write_text("<p>one</p>", encoding="utf-8")
-    batch._point_latest(tmp_path, batch_dir, batch_dir / "index.html")
-    assert (tmp_path / "latest").is_symlink() and (tmp_path / "latest" / "index.html").read_text() == "<p>one</p>"
+    loop._point_latest(tmp_path, batch_dir, batch_dir / "index.html")
+    assert (tmp_path / "latest").is_symlink()
+    assert (tmp_path / "latest" / "index.html").read_text() == "<p>one</p>"
 
     def no_symlinks(*args, **kwargs):
         raise OSError("symlinks not permitted")
 
-    monkeypatch.setattr(batch.os, "symlink", no_symlinks)
+    monkeypatch.setattr(loop.os, "symlink", no_symlinks)
     (batch_dir / "index.html").write_text("<p>two</p>", encoding="utf-8")
-    batch._point_latest(tmp_path, batch_dir, batch_dir / "index.html")
+    loop._point_latest(tmp_path, batch_dir, batch_dir / "index.html")
     latest = tmp_path / "latest"
     assert not latest.is_symlink() and (latest / "index.html").read_text() == "<p>two</p>"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b1", "latest"]  # no temporary left
@@ -250,7 +254,7 @@ overrides: {{speed: 2}}
         assert RUN_KEYS <= record.keys()
         assert record["notebook_hash"] == sha256(tree["notebooks"] / "chaos.ipynb")
         assert len(record["params_hash"]) == 64 and record["seed"] == 11
-        assert set(record["versions"]) == {"python", "simlib", "numpy", "numba", "pandas", "simpy", "papermill"}
+        assert set(record["versions"]) == {"python", *loop.VERSIONED_PACKAGES}
         if record["status"] == "ok":
             assert sorted(p.name for p in final.iterdir()) == [
                 "notebook.html", "notebook.ipynb", "results.json", "run.json", "tables"]
@@ -260,7 +264,8 @@ overrides: {{speed: 2}}
         else:
             assert not final.exists()
             assert (failed / "notebook.ipynb").is_file() and not (failed / "results.json").exists()
-            assert (failed / "error.txt").read_text(encoding="utf-8").startswith(f"status: {record['status']}")
+            error_text = (failed / "error.txt").read_text(encoding="utf-8")
+            assert error_text.startswith(f"status: {record['status']}")
             assert record["error"]
     assert "boom from the fixture notebook" in (
         batch_dir / "failed" / "chaos" / slugify("raise") / "error.txt").read_text(encoding="utf-8")
@@ -313,7 +318,8 @@ def test_rerun_follows_changes_and_force(tree):
     (tree["scenarios"] / "ok.yaml").write_text("behaviour: raise\n", encoding="utf-8")
     broken = run_batch(path, progress=False, **dirs(tree))
     assert [r["status"] for r in broken.records] == ["failed"]
-    assert not final.exists() and (first.batch_dir / "failed" / "chaos" / slugify("ok") / "error.txt").exists()
+    assert not final.exists()
+    assert (first.batch_dir / "failed" / "chaos" / slugify("ok") / "error.txt").exists()
 
     (tree["scenarios"] / "ok.yaml").write_text("behaviour: ok\n", encoding="utf-8")
     fixed = run_batch(path, progress=False, **dirs(tree))
@@ -323,7 +329,8 @@ def test_rerun_follows_changes_and_force(tree):
     assert [r["status"] for r in run_batch(path, progress=False, **dirs(tree)).records] == ["skipped"]
     forced = run_batch(path, force=True, progress=False, **dirs(tree))
     assert [r["status"] for r in forced.records] == ["ok"]
-    assert [r["status"] for r in batch.read_manifest(first.batch_dir)] == ["ok", "failed", "ok", "skipped", "ok"]
+    statuses = [r["status"] for r in batch.read_manifest(first.batch_dir)]
+    assert statuses == ["ok", "failed", "ok", "skipped", "ok"]
 
     # a failing report notebook: recorded under failed/, no index.html, no latest link
     with_report = write_batch(tree, GOOD + "report_notebook: report_fails\n")

@@ -63,8 +63,10 @@ OVERRIDES = {
     "arrivals.channels.organic.daily_reach": 100.0,  # × 1.0 × 0.015 = 1.5 joins a day
     "arrivals.channels.douyin.daily_reach": 0.0,
     "arrivals.channels.xiaohongshu.daily_reach": 0.0,
-    **{f"risk.types.{kind}.incidents_per_year": 0.0
-       for kind in ("info_leak", "opinion_crisis", "data_loss", "violation")},
+    **{
+        f"risk.types.{kind}.incidents_per_year": 0.0
+        for kind in ("info_leak", "opinion_crisis", "data_loss", "violation")
+    },
 }
 
 
@@ -72,8 +74,9 @@ def exported_events(run, params) -> pd.DataFrame:
     """What a chat export of the simulated group contains (as datasets.simulated_tables)."""
     events = run.tables["events"]
     start = pd.Timestamp(params.simulation.start_date, tz=schema.TZ)
-    keep = (events["event"].isin(datasets.EXPORTED_EVENTS) & events["member_id"].notna()
-            & (events["ts"] >= start))
+    keep = (
+        events["event"].isin(datasets.EXPORTED_EVENTS) & events["member_id"].notna() & (events["ts"] >= start)
+    )
     out = events[keep].copy()
     out["ref_id"] = None
     out["member_id"] = out["member_id"].astype(str)
@@ -84,8 +87,8 @@ def exported_events(run, params) -> pd.DataFrame:
 def simulated(tmp_path_factory):
     params = load_scenario(None, OVERRIDES)
     run = run_replication(params, SEED, 0)
-    folder = tmp_path_factory.mktemp("cal")
-    path = export.export_wechatmsg_v1(exported_events(run, params), folder / "group.csv")
+    events = exported_events(run, params)
+    path = export.export_wechatmsg_v1(events, tmp_path_factory.mktemp("cal") / "group.csv")
     log = load(path, "wechatmsg_v1", key=datasets.DEMO_KEY)
     size = int(run.daily["present"].iloc[-1])
     return params, run, log, size
@@ -211,8 +214,8 @@ def test_bad_input_gives_clear_errors(calibration, tmp_path):
     with pytest.raises(calibrate.CalibrationError, match="no member messages"):
         calibrate.estimate(joins_only)
     chat = _tables([("2026-01-05 10:00", "a", "message"), ("2026-01-06 20:00", "b", "message")])
-    empty = "no member is in the group between 2025-06-01 and 2025-06-30"
-    with pytest.raises(calibrate.CalibrationError, match=empty):
+    no_member = "no member is in the group between 2025-06-01 and 2025-06-30"
+    with pytest.raises(calibrate.CalibrationError, match=no_member):
         calibrate.estimate(chat, start="2025-06-01", end="2025-06-30")
     with pytest.raises(calibrate.CalibrationError, match="after its end"):
         calibrate.estimate(chat, start="2026-01-06", end="2026-01-05")
@@ -235,8 +238,8 @@ def test_bad_input_gives_clear_errors(calibration, tmp_path):
 def test_few_exits_keep_the_base_silent_multiplier():
     """The shipped 45-day sample has too few exits to separate silent from other members."""
     result = calibrate.estimate(datasets.load_sample("wechatmsg_v1"))
-    split = result.exit_split
-    assert min(split["exits_silent"], split["exits_other"]) < calibrate.MIN_SPLIT_EXITS
+    fewest_exits = min(result.exit_split["exits_silent"], result.exit_split["exits_other"])
+    assert fewest_exits < calibrate.MIN_SPLIT_EXITS
     data = calibrate.to_scenario(result, "sample", base=None)
     assert "inactive_exit_multiplier" not in data["members"]
     assert data["members"]["base_exit_hazard"] > 0

@@ -40,5 +40,9 @@ def test_same_packages_in_both_files():
 
 def test_same_version_bounds():
     pyproject, environment = _pyproject(), _environment()
-    different = {name: (pyproject[name], environment[name]) for name in pyproject if name in environment and pyproject[name] != environment[name]}
+    different = {
+        name: (pyproject[name], environment[name])
+        for name in pyproject
+        if name in environment and pyproject[name] != environment[name]
+    }
     assert different == {}

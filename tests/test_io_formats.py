@@ -118,14 +118,18 @@ def test_pywxdump_room_self_and_mixed_time_formats():
 def test_groupchat_get_join_scene_api_coding():
     log = load(fixture("groupchat_get.json"), key=KEY)
     joins = events_of(log, "join").set_index("member_id")
+    link_joiner = P.member("wmOgQhDgAAuXFJGwbve4g4iXknfOAAAA")
+    qr_joiner = P.member("wmOgQhDgAAuXFJGwbve4g4iXknfOBBBB")
     assert joins.loc[P.member("abel"), "ref_id"] == P.member("jack")  # scene 1: direct invite
-    assert joins.loc[P.member("wmOgQhDgAAuXFJGwbve4g4iXknfOAAAA"), "ref_id"] == P.member("abel")  # scene 2: link
-    assert pd.isna(joins.loc[P.member("wmOgQhDgAAuXFJGwbve4g4iXknfOBBBB"), "ref_id"])  # scene 3: QR
+    assert joins.loc[link_joiner, "ref_id"] == P.member("abel")  # scene 2: link
+    assert pd.isna(joins.loc[qr_joiner, "ref_id"])  # scene 3: QR
     channels = log.members.set_index("member_id")["channel"]
     assert channels[P.member("abel")] == "referral"
-    assert channels[P.member("wmOgQhDgAAuXFJGwbve4g4iXknfOAAAA")] == "referral"
-    assert channels[P.member("wmOgQhDgAAuXFJGwbve4g4iXknfOBBBB")] == "organic"
-    assert log.skipped["reason"].tolist() == ["group_chat.member_list[3]: unknown join_scene 9 (expected 1, 2 or 3)"]
+    assert channels[link_joiner] == "referral"
+    assert channels[qr_joiner] == "organic"
+    assert log.skipped["reason"].tolist() == [
+        "group_chat.member_list[3]: unknown join_scene 9 (expected 1, 2 or 3)"
+    ]
     assert log.group_ids == [P.group("wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA")]
 
 
@@ -166,7 +170,9 @@ def test_statistic_is_daily_aggregate_with_empty_event_tables():
     log = load(fixture("statistic_group_by_day.json"), key=KEY)
     assert log.events.empty and log.members.empty
     daily = log.daily
-    assert daily["date"].tolist() == [pd.Timestamp("2024-03-01", tz=schema.TZ), pd.Timestamp("2024-03-02", tz=schema.TZ)]
+    assert daily["date"].tolist() == [
+        pd.Timestamp("2024-03-01", tz=schema.TZ), pd.Timestamp("2024-03-02", tz=schema.TZ)
+    ]
     assert daily["msg_total"].tolist() == [40, 25]
     assert daily["migrate_trainee_chat_cnt"].tolist() == [0, 0]
     assert len(log.skipped) == 1
@@ -228,7 +234,8 @@ def test_missing_key_is_a_clear_error(monkeypatch, tmp_path):
     key_file.write_text(KEY + "\n")
     monkeypatch.setenv("SIMLIB_PSEUDONYM_KEY_FILE", str(key_file))
     from_file = load(fixture("orders.csv"))
-    assert from_file.events["member_id"].tolist() == load(fixture("orders.csv"), key=KEY).events["member_id"].tolist()
+    with_key = load(fixture("orders.csv"), key=KEY)
+    assert from_file.events["member_id"].tolist() == with_key.events["member_id"].tolist()
     monkeypatch.setenv("SIMLIB_PSEUDONYM_KEY_FILE", str(tmp_path / "absent.txt"))
     with pytest.raises(PseudonymKeyError, match="cannot read key file"):
         load(fixture("orders.csv"))

@@ -42,7 +42,8 @@ CASES = [
      ["line 3", "unclosed quote"]),
     ("v1 extra field mid-file", "a.csv", V1 + V1_ROW.replace("大家好", "大家,好") + V1_ROW, None,
      ["line 2", "record has 13 fields; expected 12"]),
-    ("mixed encodings", "a.csv", (V1 + V1_ROW).encode("utf-8") + V1_ROW.replace("李浩然", "王五").encode("gbk"),
+    ("mixed encodings", "a.csv",
+     (V1 + V1_ROW).encode("utf-8") + V1_ROW.replace("李浩然", "王五").encode("gbk"),
      "wechatmsg_v1", ["mixed encodings", "line 2 is UTF-8", "line 3"]),
     ("not text at all", "a.csv", (V1).encode() + b"\x81\x30\xff\xfe\x00\n", "wechatmsg_v1",
      ["line 2", "neither UTF-8 nor GBK"]),
@@ -64,8 +65,8 @@ CASES = [
      ["g.json, line 1", "not valid JSON"]),
     ("JSON cut short", "g.json", (GROUPCHAT % (1572505491, 1))[:80], None,
      ["line 1", "not valid JSON", "truncated"]),
-    ("errcode not zero", "g.json", '{"errcode": 40003, "errmsg": "invalid external_userid"}', "wecom_groupchat_get",
-     ["errcode is 40003", "invalid external_userid", "expected 0"]),
+    ("errcode not zero", "g.json", '{"errcode": 40003, "errmsg": "invalid external_userid"}',
+     "wecom_groupchat_get", ["errcode is 40003", "invalid external_userid", "expected 0"]),
     ("statistic errcode", "s.json", '{"errcode": 84061, "errmsg": "not exist relationship"}', None,
      ["errcode is 84061"]),
     ("groupchat join_time text", "g.json", GROUPCHAT % ('"yesterday"', 1), None,
@@ -79,8 +80,10 @@ CASES = [
      ["items[0].data.msg_total", "-3", ">= 0"]),
     ("statistic missing field", "s.json", STAT % '{"chat_total": 1}', None,
      ["items[0].data.new_chat_cnt is missing"]),
-    ("callback XML cut short", "cb.xml", (CALLBACK % 0)[:150], None, ["line 1", "not well-formed XML", "truncated"]),
-    ("callback JoinScene text", "cb.xml", CALLBACK % "abc", None, ["callback 1.JoinScene", "'abc'", "an integer"]),
+    ("callback XML cut short", "cb.xml", (CALLBACK % 0)[:150], None,
+     ["line 1", "not well-formed XML", "truncated"]),
+    ("callback JoinScene text", "cb.xml", CALLBACK % "abc", None,
+     ["callback 1.JoinScene", "'abc'", "an integer"]),
     ("callback empty member list", "cb.json",
      '[{"Event":"change_external_chat","CreateTime":1709280000,"ChatId":"wr1","ChangeType":"update",'
      '"UpdateDetail":"add_member","JoinScene":0,"MemChangeList":[]}]', None,
@@ -88,7 +91,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "content", "fmt", "fragments"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "content", "fmt", "fragments"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_malformed_input_gives_clear_error(tmp_path, name, content, fmt, fragments):
     path = tmp_path / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))

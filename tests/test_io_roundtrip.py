@@ -32,6 +32,12 @@ def seconds(events: pd.DataFrame, kind: str) -> list[pd.Timestamp]:
     return sorted(chosen.dt.floor("s").dt.tz_convert("Asia/Shanghai"))
 
 
+def message_kinds(events: pd.DataFrame) -> pd.Series:
+    """Number of messages of each msg_kind, sorted by kind."""
+    kinds = events.loc[events["event"] == "message", "msg_kind"]
+    return kinds.astype(str).value_counts().sort_index()
+
+
 @pytest.mark.parametrize(
     ("writer", "filename"),
     [(ex.export_wechatmsg_v1, "v1.csv"), (ex.export_wechatmsg_v2, "v2.csv"), (ex.export_pywxdump, "py.csv")],
@@ -45,9 +51,7 @@ def test_chat_layouts_round_trip(tables, tmp_path, writer, filename):
     assert len(log.skipped) == 0
     for kind in ("join", "message", "leave", "removed"):
         assert seconds(log.events, kind) == seconds(events, kind)
-    kinds_in = events.loc[events["event"] == "message", "msg_kind"].astype(str).value_counts().sort_index()
-    kinds_out = log.events.loc[log.events["event"] == "message", "msg_kind"].astype(str).value_counts().sort_index()
-    pd.testing.assert_series_equal(kinds_in, kinds_out, check_names=False)
+    pd.testing.assert_series_equal(message_kinds(events), message_kinds(log.events), check_names=False)
 
 
 def test_v1_round_trip_keeps_referrers_and_channels(tables, tmp_path):
@@ -134,8 +138,10 @@ RAW_IDS = [
     "wxid_hjj003", "wxid_sjy003", "abel", "jack", "sam", "wmOgQhDgAAuXFJGwbve4g4iXknfOAAAA", "wmJoinA0001",
     "wmJoinC0003", "wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA", "34567890123@chatroom", "E2024030100001",
 ]
-NICKNAMES = ["王小美", "李浩然", "Momo晓雯", "陈子涵", "赵一诺", "周思远", "群主阿杰", "林雨桐", "阿杰", "孙佳怡",
-             "黄俊杰", "张三丰", "客服小张", "顾客🐼", "李四🌟", "王五", "小美"]
+NICKNAMES = [
+    "王小美", "李浩然", "Momo晓雯", "陈子涵", "赵一诺", "周思远", "群主阿杰", "林雨桐", "阿杰", "孙佳怡",
+    "黄俊杰", "张三丰", "客服小张", "顾客🐼", "李四🌟", "王五", "小美",
+]
 
 
 def _all_text(log) -> str:
@@ -180,7 +186,9 @@ def test_write_tables_is_safe_and_complete(tmp_path):
     log = load(FIXTURES / "wechatmsg_v1.csv", key=KEY, keep_text=True)
     log.events.loc[0, "text"] = "=HYPERLINK(\"http://x\")"
     paths = write_tables(log, tmp_path / "out")
-    assert sorted(p.name for p in paths) == ["costs.csv", "events.csv", "members.csv", "posts.csv", "skipped.csv"]
+    assert sorted(p.name for p in paths) == [
+        "costs.csv", "events.csv", "members.csv", "posts.csv", "skipped.csv"
+    ]
     events = pd.read_csv(tmp_path / "out" / "events.csv")
     assert events.loc[0, "text"].startswith("'=")
     assert len(events) == len(log.events)
@@ -228,7 +236,9 @@ def test_shipped_samples_match_regeneration(tmp_path):
 
 
 def test_regenerate_takes_any_tables_factory(tmp_path):
-    small = datasets.regenerate(tmp_path, tables_factory=lambda: datasets.synthetic_tables(seed=1, members=10, days=5))
+    small = datasets.regenerate(
+        tmp_path, tables_factory=lambda: datasets.synthetic_tables(seed=1, members=10, days=5)
+    )
     log = load(small["wechatmsg_v1"], key=KEY)
     assert counts(log.events)["join"] == 10
     payload = json.loads(small["wecom_statistic"].read_text(encoding="utf-8"))

@@ -49,8 +49,33 @@ def test_unknown_key_suggests_near_keys():
         labels.label("tier", "fr")
 
 
+def test_display_falls_back_to_the_value_itself():
+    assert labels.display("loyal", "en") == "Loyal"
+    assert labels.display("title_frontier", "zh").startswith("人均收入")
+    assert labels.display("a_kpi_of_my_own", "zh") == "a_kpi_of_my_own"
+    assert labels.display(3, "en") == "3"
+
+
+def test_report_texts_are_in_both_languages():
+    assert len(labels.report_texts()) >= 60
+    for key, entry in labels.report_texts().items():
+        assert set(entry) == {"zh", "en"}, key
+        zh_fields = {part.split("}")[0] for part in entry["zh"].split("{")[1:]}
+        en_fields = {part.split("}")[0] for part in entry["en"].split("{")[1:]}
+        assert zh_fields == en_fields, key  # the same values fill both languages
+    assert labels.report_text("column_rank", "zh") == "名次"
+    with pytest.raises(ValueError, match="lang='fr'"):
+        labels.report_text("title", "fr")
+
+
+def test_without_cjk():
+    assert plots.without_cjk("分层运营 Tiered") == "Tiered"
+    assert plots.without_cjk("方案 A（试点）") == "A"
+
+
 def test_weekday_labels():
-    assert [labels.weekday_label(i, "en") for i in range(7)] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    assert [labels.weekday_label(i, "en") for i in range(7)] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+                                                                  "Sun"]
     assert labels.weekday_label(np.int64(5), "zh") == "周六"
     assert pd.Timestamp("2024-11-25").day_of_week == 0  # a Monday: same numbering as pandas
     with pytest.raises(ValueError, match="index=7"):
@@ -62,7 +87,8 @@ def test_weekday_labels():
 
 def _machine_has_cjk_font() -> bool:
     try:
-        out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=20).stdout
+        command = ["fc-list", ":lang=zh", "family"]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=20).stdout
     except (OSError, subprocess.SubprocessError):
         return False
     return bool(out.strip())
@@ -149,7 +175,8 @@ def test_all_helpers_render_without_cjk_in_fallback(no_cjk_font):
                   title_key="open_rate", cbar_key="open_rate", ax=axes[0, 1])
 
     days = pd.DataFrame(
-        [(d, t, rng.integers(10, 100)) for d in range(30) for t in ["potential", "active", "loyal", "silent"]],
+        [(d, t, rng.integers(10, 100)) for d in range(30)
+         for t in ["potential", "active", "loyal", "silent"]],
         columns=["day", "tier", "members"],
     )
     plots.stacked_area(days, "day", "members", "tier", title_key="tier_share", y_key="share",

@@ -77,11 +77,15 @@ def test_direct_expectation_and_clv_agree_with_lifetimes(cdnow):
     _, fit = cdnow
     s = fit.summary
     ours = fit.predict_purchases(39)["expected_purchases"].to_numpy()
-    theirs = fit.bgf.conditional_expected_number_of_purchases_up_to_time(39, s["frequency"], s["recency"], s["T"])
+    theirs = fit.bgf.conditional_expected_number_of_purchases_up_to_time(
+        39, s["frequency"], s["recency"], s["T"]
+    )
     np.testing.assert_allclose(ours, np.asarray(theirs, dtype=float), rtol=1e-8)
     clv = fit.clv(12, 0.01)["clv"].to_numpy()
-    reference = fit.ggf.customer_lifetime_value(fit.bgf, s["frequency"], s["recency"], s["T"], s["monetary_value"],
-                                                time=12, discount_rate=0.01, freq="W")
+    reference = fit.ggf.customer_lifetime_value(
+        fit.bgf, s["frequency"], s["recency"], s["T"], s["monetary_value"],
+        time=12, discount_rate=0.01, freq="W",
+    )
     np.testing.assert_allclose(clv, np.asarray(reference, dtype=float), rtol=1e-8)
 
 
@@ -90,12 +94,15 @@ def test_expectation_defined_where_lifetimes_gives_nan():
     lifetimes takes the log of a negative hypergeometric term and returns NaN; the direct
     formula stays finite, non-negative and increasing in t."""
     params = pd.Series({"r": 1.52, "alpha": 34.6, "a": 0.011, "b": 0.050})
-    x, t_x, T = np.array([0.0, 0.0, 1.0, 3.0]), np.array([0.0, 0.0, 5.0, 20.0]), np.array([10.0, 40.0, 30.0, 45.0])
+    x = np.array([0.0, 0.0, 1.0, 3.0])
+    t_x = np.array([0.0, 0.0, 5.0, 20.0])
+    T = np.array([10.0, 40.0, 30.0, 45.0])
     short = ltv.bgnbd_conditional_expected_purchases(params, 10, x, t_x, T)
     long = ltv.bgnbd_conditional_expected_purchases(params, 52, x, t_x, T)
     assert np.isfinite(long).all() and (short >= 0).all() and (long >= short).all()
     # t = 0: nothing is expected yet
-    np.testing.assert_allclose(ltv.bgnbd_conditional_expected_purchases(params, 0, x, t_x, T), 0.0, atol=1e-12)
+    now = ltv.bgnbd_conditional_expected_purchases(params, 0, x, t_x, T)
+    np.testing.assert_allclose(now, 0.0, atol=1e-12)
 
 
 def test_master_file_loads():
@@ -128,8 +135,12 @@ def test_rfm_summary_from_schema_events():
     )
     summary = ltv.rfm_summary(events).set_index("member_id")
     assert sorted(summary.index) == ["m1", "m2"]  # m3 never bought
-    assert summary.loc["m1"].to_dict() == {"frequency": 2.0, "recency": 30.0, "T": 40.0, "monetary_value": 30.0}
-    assert summary.loc["m2"].to_dict() == {"frequency": 0.0, "recency": 0.0, "T": 20.0, "monetary_value": 0.0}
+    assert summary.loc["m1"].to_dict() == {
+        "frequency": 2.0, "recency": 30.0, "T": 40.0, "monetary_value": 30.0
+    }
+    assert summary.loc["m2"].to_dict() == {
+        "frequency": 0.0, "recency": 0.0, "T": 20.0, "monetary_value": 0.0
+    }
     weekly = ltv.rfm_summary(events, period_days=7).set_index("member_id")
     assert weekly.loc["m1", "T"] == pytest.approx(40 / 7)
 
@@ -146,7 +157,12 @@ def test_rfm_summary_errors():
 
 def test_fit_ltv_rejects_inconsistent_summary():
     summary = pd.DataFrame(
-        {"member_id": [f"m{i}" for i in range(12)], "frequency": [1.0] * 12, "recency": [5.0] * 12, "T": [3.0] * 12}
+        {
+            "member_id": [f"m{i}" for i in range(12)],
+            "frequency": [1.0] * 12,
+            "recency": [5.0] * 12,
+            "T": [3.0] * 12,
+        }
     )
     with pytest.raises(ltv.LtvInputError, match="recency outside"):
         ltv.fit_ltv(summary)

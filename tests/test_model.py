@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlib import schema, tiering
+from simlib import compare, schema, tiering
 from simlib.model import logit_shift_for_mean, run_replication
 from simlib.params import load_scenario
-from simlib.runner import paired_difference, simulate, sweep
+from simlib.runner import simulate, sweep
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_workers_give_the_same_results_as_one_process(smoke):
 def test_sweep_is_paired_and_a_zero_change_has_zero_difference(smoke):
     scenarios = {"a": {}, "b": {}, "tiered": {"tiering.enabled": True}}
     results = sweep(scenarios, base=smoke, replications=3, seed=8, workers=2)
-    difference = paired_difference(results["a"], results["b"], "revenue_per_member")
+    difference = compare.paired(results["a"], results["b"], "revenue_per_member")
     assert difference["mean"] == 0 and difference["low"] == 0 and difference["high"] == 0
     assert results["tiered"].params.tiering.enabled
 

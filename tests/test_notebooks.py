@@ -7,6 +7,7 @@ KPIs) and the tidy tables, and that nothing is written when output_dir is None.
 
 import json
 import math
+import re
 from pathlib import Path
 
 import nbformat
@@ -18,6 +19,14 @@ from simlib.metrics import KPI_NAMES
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
 REQUIRED_PARAMETERS = {"scenario", "overrides", "replications", "seed", "output_dir", "lang", "data_source"}
+# The lesson skeleton every playbook notebook follows, in this order; STEPS stands for the numbered
+# model steps "## 1. …", "## 2. …" between how-to-run and the what-ifs.
+STEPS = "## 1. … ## n."
+SKELETON = ["## 概述 Overview", "## 学习目标 Learning goals", "## 前置知识 Prerequisites",
+            "## 换参数运行 Running with other parameters", STEPS, "## 情景推演 What-if", "## 练习 Exercises",
+            "## 小结 Summary", "## 记录结果 Results for the comparative report"]
+STEP = re.compile(r"## (\d+)\. \S")
+DOUBLED = re.compile(r"(\S+?)\s*[（(]\1[）)]")  # "学习目标（学习目标）"
 
 
 def test_there_are_eight_playbook_notebooks():
@@ -37,6 +46,50 @@ def test_source_notebook_is_clean_and_parameterized(path):
     assert "<details>" in text, "exercises need collapsible solutions"
 
 
+def _sections(notebook) -> list[tuple[str, list]]:
+    """(level-2 heading, the cells from it to the next level-2 heading), in order."""
+    sections: list[tuple[str, list]] = []
+    for cell in notebook.cells:
+        for line in cell.source.splitlines() if cell.cell_type == "markdown" else []:
+            if line.startswith("## "):
+                sections.append((line.strip(), []))
+        if sections:
+            sections[-1][1].append(cell)
+    return sections
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lesson_skeleton(path):
+    notebook = nbformat.read(path, as_version=4)
+    sections = _sections(notebook)
+    headings = [heading for heading, _ in sections]
+    steps = [heading for heading in headings if STEP.match(heading)]
+    assert steps, "the lesson needs numbered model steps"
+    assert [int(STEP.match(h).group(1)) for h in steps] == list(range(1, len(steps) + 1)), steps
+    shape = [STEPS if STEP.match(h) else h for h in headings]
+    collapsed = [h for i, h in enumerate(shape) if not (h == STEPS and i and shape[i - 1] == STEPS)]
+    assert collapsed == SKELETON, f"level-2 headings {headings}"
+    first = notebook.cells[0].source.splitlines()[0]
+    assert first.startswith("# ") and " · " in first, "the title: '# 中文 · English'"
+    for cell in notebook.cells:
+        for line in cell.source.splitlines() if cell.cell_type == "markdown" else []:
+            if line.startswith("#") or line.startswith("**"):
+                assert not DOUBLED.search(line), f"doubled heading: {line!r}"
+    # the parameters cell sits between how-to-run and step 1, and the validating start() follows it
+    index = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    run_cell = next(i for i, c in enumerate(notebook.cells) if SKELETON[3] in c.source)
+    step_cell = next(i for i, c in enumerate(notebook.cells) if STEP.match(c.source))
+    assert run_cell < index < step_cell
+    assert "simlib.notebook.start(" in notebook.cells[index + 1].source
+    content = dict(sections)
+    assert "<details><summary>" in "".join(c.source for c in content["## 练习 Exercises"])
+    # the summary states effects only as computed in a code cell, never as fixed text
+    assert any(c.cell_type == "code" for c in content["## 小结 Summary"]), (
+        "the summary computes what it states"
+    )
+    assert notebook.cells[-1].source.strip() == "ctx.save()"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_on_smoke_and_writes_results(path, tmp_path):
     output_dir = tmp_path / "out"
@@ -52,7 +105,10 @@ def test_notebook_runs_on_smoke_and_writes_results(path, tmp_path):
         if entry["mean"] is not None and entry["low"] is not None:
             assert entry["low"] <= entry["mean"] + 1e-9 and entry["mean"] <= entry["high"] + 1e-9, name
     assert set(KPI_NAMES) <= set(results["kpis"])
-    assert any(not math.isnan(results["kpis"][k]["mean"] or math.nan) for k in ("retention_d30", "revenue_per_member"))
+    assert any(
+        not math.isnan(results["kpis"][k]["mean"] or math.nan)
+        for k in ("retention_d30", "revenue_per_member")
+    )
     for table in results["tables"]:
         assert (output_dir / "tables" / f"{table}.csv").stat().st_size > 0
 
@@ -68,7 +124,9 @@ def _raw_identities() -> set[str]:
     found |= set(v1["NickName"].dropna()) | set(v1["Sender"].dropna())
     orders = pd.read_csv(datasets.sample_path("orders"), dtype=str)
     found |= set(orders["member_id"].dropna())
-    members = json.loads(datasets.sample_path("wecom_groupchat_get").read_text(encoding="utf-8"))["group_chat"]["member_list"]
+    members = json.loads(datasets.sample_path("wecom_groupchat_get").read_text(encoding="utf-8"))[
+        "group_chat"
+    ]["member_list"]
     found |= {m["userid"] for m in members} | {m["name"] for m in members if m.get("name")}
     return {value for value in found if len(value) >= 2}
 

@@ -33,8 +33,10 @@ QUIET = {
     "risk.types.info_leak.incidents_per_year": 0.0, "risk.types.opinion_crisis.incidents_per_year": 0.0,
     "risk.types.data_loss.incidents_per_year": 0.0, "risk.types.violation.incidents_per_year": 0.0,
     # Channels differ in engagement; make every member the same.
-    **{f"arrivals.channels.{name}.engagement": 1.0
-       for name in ("organic", "douyin", "xiaohongshu", "referral")},
+    **{
+        f"arrivals.channels.{channel}.engagement": 1.0
+        for channel in ("organic", "douyin", "xiaohongshu", "referral")
+    },
 }
 
 
@@ -44,8 +46,9 @@ def quiet(**changes):
 
 def tier_share(result, tier, first_day=60):
     daily = result.daily[result.daily["day"] >= first_day]
-    per_replication = daily.groupby("replication").apply(lambda d: (d[tier] / d["present"]).mean(),
-                                                         include_groups=False)
+    per_replication = daily.groupby("replication").apply(
+        lambda d: (d[tier] / d["present"]).mean(), include_groups=False
+    )
     return mean_ci(per_replication.tolist(), CONFIDENCE)
 
 
@@ -76,9 +79,10 @@ def test_message_volume_matches_the_rate():
 
 def test_poisson_arrivals_count_and_dispersion():
     # Organic joins: Poisson with rate reach × click × join per day, admitted below the cap.
-    params = quiet(**{"arrivals.channels.organic.daily_reach": 100.0,
-                      "arrivals.channels.organic.join_rate": 0.02,
-                      "simulation.initial_members": 0, "simulation.days": 100})
+    params = quiet(**{
+        "arrivals.channels.organic.daily_reach": 100.0, "arrivals.channels.organic.join_rate": 0.02,
+        "simulation.initial_members": 0, "simulation.days": 100,
+    })
     result = simulate(params, replications=12, seed=14, workers=2, extra=None)
     joins = result.summaries["members"].to_numpy()
     expected = 2.0 * 100
@@ -91,8 +95,9 @@ def test_poisson_arrivals_count_and_dispersion():
 
 def test_exit_hazard_gives_exponential_survival():
     hazard = 0.004
-    params = quiet(**{"members.base_exit_hazard": hazard, "members.chat_rate_mean": 2.0,
-                      "simulation.days": 90})
+    params = quiet(**{
+        "members.base_exit_hazard": hazard, "members.chat_rate_mean": 2.0, "simulation.days": 90,
+    })
     result = simulate(params, replications=6, seed=15, workers=2)
     remaining = (result.summaries["final_members"] / 300).tolist()
     estimate = mean_ci(remaining, CONFIDENCE)

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from simlib.analysis.monitoring import erlang_c, mmc_mean_wait
+from simlib.compare import paired
 from simlib.params import load_scenario
 from simlib.processes.monitoring import answered_within_patience
 from simlib.results import mean_ci
-from simlib.runner import paired_difference, simulate, sweep
+from simlib.runner import simulate, sweep
 
 ANSWER_MINUTES = 6.0
 MEMBERS = 100
@@ -69,11 +70,11 @@ def staffing():
 
 def test_more_admins_mean_fewer_complaints_and_fewer_exits_at_default_loads(staffing):
     one, two, three = (staffing[f"admins_{count}"] for count in (1, 2, 3))
-    fewer_complaints_2 = paired_difference(one, two, "complaints")
-    fewer_complaints_3 = paired_difference(two, three, "complaints")
+    fewer_complaints_2 = paired(one, two, "complaints")
+    fewer_complaints_3 = paired(two, three, "complaints")
     assert fewer_complaints_2["high"] < 0 and fewer_complaints_3["high"] < 0
     assert one.summaries["complaints"].mean() > 300  # complaints happen at ordinary loads
-    fewer_exits = paired_difference(one, three, "exits")
+    fewer_exits = paired(one, three, "exits")
     assert fewer_exits["high"] < 0, fewer_exits
     within = [answered_within_patience(result.questions) for result in (one, two, three)]
     assert within[0] < within[1] < within[2] < 1

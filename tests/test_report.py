@@ -1,4 +1,4 @@
-"""Tests of the comparative strategy report (simlib.report + notebooks/strategy_report.ipynb).
+"""Tests of the comparative strategy report (the package simlib.report + notebooks/strategy_report.ipynb).
 
 The batch folders are fixtures written here with made-up per-replication values.
 """
@@ -6,15 +6,20 @@ The batch folders are fixtures written here with made-up per-replication values.
 from __future__ import annotations
 
 import csv
+import html
+import io
 import json
 import math
+from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
 import pytest
+from matplotlib import cbook
 
-from simlib import report
+from simlib import compare, provenance, report
+from simlib.params import ParamsError, load_defaults, load_scenario
 from simlib.results import metric, write_results
 
 matplotlib.use("Agg")
@@ -24,27 +29,37 @@ EVIL_SLUG = "x-script-alert-1-script__0a1b2c"
 EVIL_DESCRIPTION = '<img src=x onerror="alert(2)">'
 EVIL_NOTEBOOK = "09_<svg onload=alert(3)>"  # no "/": it is a folder name
 NOISE = [-0.02, 0.01, 0.0, 0.015, -0.005]  # relative per-replication deviations (same for every scenario)
-THRESHOLDS = dict(report.FALLBACK_HEALTH_THRESHOLDS)
+THRESHOLDS = report.load_health_thresholds()[0]
+TIER_NAMES = ("active", "loyal")
 T_975_DF4 = 2.7764451051977987  # Student t quantile 0.975 with 4 degrees of freedom (from tables)
 
 HEALTHY = {"messages_per_100_members_per_day": 10.0, "revisit_7d": 0.50, "activity_conversion": 0.30,
            "share_rate": 0.20}
 
+
+
+def _community(net: float, residual: float) -> dict[str, float]:
+    """The community's ranking value and its parts (net value + residual value)."""
+    return {"ranking_value": net + residual, "net_value": net, "residual_value": residual}
+
+
 # scenario -> (slug, headline KPI means, members, extra results.json fields)
 SCENARIOS = {
-    "baseline": ("baseline", {"retention_d30": 0.60, "revenue_per_member": 30.0, "cost": 20000.0}, 1000,
-                 {"description": "@current practice"}),
-    "tiered": ("tiered", {"retention_d30": 0.66, "revenue_per_member": 38.0, "cost": 22000.0}, 1000,
-               {"description": "-分层运营 tiered plan"}),
+    "baseline": ("baseline", {"retention_d30": 0.60, "revenue_per_member": 30.0, "cost": 20000.0,
+                              **_community(10000.0, 5000.0)}, 1000, {"description": "@current practice"}),
+    "tiered": ("tiered", {"retention_d30": 0.66, "revenue_per_member": 38.0, "cost": 22000.0,
+                          **_community(16000.0, 6000.0)}, 1000, {"description": "-分层运营 tiered plan"}),
     "ads_heavy": ("ads_heavy", {"retention_d30": 0.61, "revenue_per_member": 45.0, "cost": 15000.0,
-                                "share_rate": 0.12}, 1000, {"scenario_label": "+ads heavy"}),
-    "churny": ("churny", {"retention_d30": 0.50, "revenue_per_member": 50.0, "cost": 10000.0}, 1000,
-               {"description": "=1+1"}),
-    EVIL_NAME: (EVIL_SLUG, {"retention_d30": 0.62, "revenue_per_member": 33.0, "cost": 21000.0}, 1000,
-                {"description": EVIL_DESCRIPTION}),
+                                "share_rate": 0.12, **_community(30000.0, 4000.0)}, 1000,
+                  {"scenario_label": "+ads heavy"}),
+    "churny": ("churny", {"retention_d30": 0.50, "revenue_per_member": 50.0, "cost": 10000.0,
+                          **_community(40000.0, 1000.0)}, 1000, {"description": "=1+1"}),
+    EVIL_NAME: (EVIL_SLUG, {"retention_d30": 0.62, "revenue_per_member": 33.0, "cost": 21000.0,
+                            **_community(12000.0, 5000.0)}, 1000, {"description": EVIL_DESCRIPTION}),
 }
-# Net value per member = revenue_per_member − cost / members:
-# baseline 10, tiered 16, evil 12 (eligible); churny 40 (retention below floor), ads_heavy 30 (share rate fails).
+# Ranking value = net value + residual value: baseline 15,000, tiered 22,000, evil 17,000 (eligible);
+# churny 41,000 (retention below the floor), ads_heavy 34,000 (share rate fails): the two
+# ineligible scenarios have the highest values and still rank below every eligible one.
 EXPECTED_ORDER = ["tiered", EVIL_NAME, "baseline", "churny", "ads_heavy"]
 
 
@@ -54,7 +69,8 @@ def _values(mean: float, scale: float = 1.0) -> list[float]:
 
 def _kpis(overrides: dict[str, float], scale: float = 1.0) -> dict[str, dict]:
     means = {"retention_d90": 0.40, "ltv": 120.0, "roi": 1.5, "exits": 80.0, **HEALTHY, **overrides}
-    return {name: metric(_values(value, scale), unit=report.KPIS.get(name, "")) for name, value in means.items()}
+    return {name: metric(_values(value, scale), unit=report.KPIS.get(name, ""))
+            for name, value in means.items()}
 
 
 def _results_json(folder: Path, **extra) -> None:
@@ -76,7 +92,8 @@ def make_batch(root: Path) -> Path:
             tables = None
             if notebook == "01_member_tiering":
                 rows = [{"day": day, "tier": tier, "members": 100 + day * (i + 1)}
-                        for day in range(5) for i, tier in enumerate(["potential", "active", "loyal", "silent"])]
+                        for day in range(5)
+                        for i, tier in enumerate(["potential", "active", "loyal", "silent"])]
                 tables = {"tier_daily": pd.DataFrame(rows)}
             write_results(folder, notebook=notebook, scenario=name, seed=42, replications=len(NOISE),
                           metrics={"members": metric([members] * len(NOISE))}, kpis=kpis, tables=tables)
@@ -99,13 +116,32 @@ def make_batch(root: Path) -> Path:
     manifest += [
         {"notebook": "07_risk_control", "scenario": EVIL_NAME, "scenario_slug": EVIL_SLUG, "status": "failed",
          "duration_s": 2.0, "error": 'ValueError: <script>alert(1)</script> =HYPERLINK("x")'},
-        {"notebook": "05_automation_tools", "scenario": "tiered", "scenario_slug": "tiered", "status": "timeout",
-         "duration_s": 600.0, "error": "cell timed out"},
+        {"notebook": "05_automation_tools", "scenario": "tiered", "scenario_slug": "tiered",
+         "status": "timeout", "duration_s": 600.0, "error": "cell timed out"},
         # A re-run: skipped lines do not hide the attempt that did the work.
-        {"notebook": "04_kpi_monitoring", "scenario": "tiered", "scenario_slug": "tiered", "status": "skipped"},
+        {"notebook": "04_kpi_monitoring", "scenario": "tiered", "scenario_slug": "tiered",
+         "status": "skipped"},
     ]
     lines = [json.dumps(r, ensure_ascii=False) for r in manifest] + ["{not json"]
     (root / "manifest.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def _scenario_batch(root: Path, means: dict[str, dict[str, float]], labels: dict[str, str] | None = None,
+                    notebooks: tuple[str, ...] = ("04_kpi_monitoring",)) -> Path:
+    """A batch folder with one run per scenario and notebook: ``{scenario: {kpi: mean}}`` (values
+    = mean × (1 + NOISE), one seed), optional labels (also the descriptions) and, for
+    01_member_tiering, a tier table."""
+    for index, (name, kpi_means) in enumerate(means.items()):
+        extra = {"scenario_label": labels[name], "description": labels[name]} if labels else None
+        kpis = {kpi: metric(_values(mean), unit=report.KPIS.get(kpi, "")) for kpi, mean in kpi_means.items()}
+        for notebook in notebooks:
+            rows = [{"day": day, "tier": tier, "members": 100 + day}
+                    for day in range(3) for tier in TIER_NAMES]
+            tables = {"tier_daily": pd.DataFrame(rows)} if notebook == "01_member_tiering" else None
+            write_results(root / "runs" / notebook / f"s{index}", notebook=notebook, scenario=name, seed=3,
+                          replications=len(NOISE), metrics={"members": metric([1000.0] * len(NOISE))},
+                          kpis=kpis, tables=tables, extra=extra)
     return root
 
 
@@ -161,21 +197,27 @@ def test_health_flags_and_colours(batch):
     assert styles[ltv_column].eq("").all()
 
 
-def test_health_thresholds_from_defaults_yaml_and_fallback(tmp_path):
-    assert report.load_health_thresholds(tmp_path / "missing.yaml")[0] == report.FALLBACK_HEALTH_THRESHOLDS
-    path = tmp_path / "defaults.yaml"
-    path.write_text("monitoring:\n  health_thresholds:\n    share_rate: 0.3\n    revisit_7d: 0.5\n", "utf-8")
+def test_health_thresholds_come_from_the_validated_parameters(tmp_path):
+    thresholds, source = report.load_health_thresholds()
+    assert thresholds == load_scenario().monitoring.health_thresholds.model_dump()
+    assert thresholds == {"messages_per_100_members_per_day": 8.0, "revisit_7d": 0.45,
+                          "activity_conversion": 0.25, "share_rate": 0.18}  # the article's table 4
+    assert source == "params/defaults.yaml: monitoring.health_thresholds"
+    path = tmp_path / "strict.yaml"
+    path.write_text("monitoring:\n  health_thresholds:\n    share_rate: 0.3\n", "utf-8")
     thresholds, source = report.load_health_thresholds(path)
-    assert thresholds == {"share_rate": 0.3, "revisit_7d": 0.5}
-    assert "monitoring.health_thresholds" in source
-    path.write_text("monitoring: {other: 1}\n", "utf-8")
-    assert report.load_health_thresholds(path)[1].endswith("(fallback)")
+    assert thresholds["share_rate"] == 0.3 and thresholds["revisit_7d"] == 0.45
+    assert source == f"{path}: monitoring.health_thresholds"
+    path.write_text("monitoring:\n  health_thresholds:\n    share_rate: high\n", "utf-8")
+    with pytest.raises(ParamsError, match=r"monitoring.health_thresholds.share_rate = 'high'"):
+        report.load_health_thresholds(path)  # no silent fallback
 
 
 def test_paired_differences_equal_hand_computation(batch, batch_dir):
     differences = report.paired_differences(batch, "baseline")
     assert "baseline" not in set(differences["scenario"])
-    row = differences[(differences["scenario"] == "tiered") & (differences["kpi"] == "revenue_per_member")].iloc[0]
+    wanted = (differences["scenario"] == "tiered") & (differences["kpi"] == "revenue_per_member")
+    row = differences[wanted].iloc[0]
     a = _entry(batch_dir, "04_kpi_monitoring", "tiered", "revenue_per_member")["values"]
     b = _entry(batch_dir, "04_kpi_monitoring", "baseline", "revenue_per_member")["values"]
     d = [x - y for x, y in zip(a, b, strict=True)]
@@ -188,9 +230,9 @@ def test_paired_differences_equal_hand_computation(batch, batch_dir):
     assert row["excludes_zero"]
 
 
-def test_compare_values_welch_when_lengths_or_seeds_differ():
+def test_difference_is_arm_minus_base_welch_when_lengths_or_seeds_differ():
     a, b = [10.0, 12.0, 11.0, 13.0], [9.0, 9.5, 10.5, 8.0, 9.0]
-    result = report.compare_values(a, b)
+    result = report.difference({"values": b, "seed": 1}, {"values": a, "seed": 1})  # a − b
     ma, mb = sum(a) / 4, sum(b) / 5
     va = sum((x - ma) ** 2 for x in a) / 3 / 4
     vb = sum((x - mb) ** 2 for x in b) / 4 / 5
@@ -198,11 +240,18 @@ def test_compare_values_welch_when_lengths_or_seeds_differ():
     from scipy import stats
 
     half = stats.t.ppf(0.975, df) * math.sqrt(va + vb)
-    assert result["method"] == "welch" and "differ" in result["note"]
+    assert result["method"] == "welch"
+    assert result["note"] == "replication counts differ (4 vs 5): unpaired (Welch)"
+    assert result["mean_diff"] == pytest.approx(ma - mb)
     assert (result["low"], result["high"]) == pytest.approx((ma - mb - half, ma - mb + half))
-    unpaired = report.compare_values([1.0, 2.0, 3.0], [1.0, 2.5, 2.0], paired=False)
-    assert unpaired["method"] == "welch" and "seeds differ" in unpaired["note"]
-    assert report.compare_values(None, [1.0, 2.0], mean_a=3.0, mean_b=1.5)["method"] == "none"
+    base, arm = {"values": [1.0, 2.5, 2.0], "seed": 1}, {"values": [1.0, 2.0, 3.0], "seed": 2}
+    unpaired = report.difference(base, arm)
+    assert unpaired["method"] == "welch" and unpaired["note"] == "seeds differ: unpaired (Welch)"
+    paired = report.difference(base, dict(arm, seed=1))
+    assert paired["method"] == "paired" and paired["mean_diff"] == pytest.approx(0.5 / 3)
+    assert not paired["note"]
+    no_values = report.difference({"values": None, "mean": 1.5}, {"values": [1.0, 2.0], "mean": 3.0})
+    assert no_values["method"] == "none" and no_values["mean_diff"] == 1.5
 
 
 def test_differences_display_colours_by_direction(batch):
@@ -223,7 +272,8 @@ def test_welch_fallback_is_reported(tmp_path):
     for name, revenue, notebook in [("baseline", [10.0, 11.0, 12.0, 13.0, 12.0], "04_kpi_monitoring"),
                                     ("short", [14.0, 15.0, 13.0, 16.0], "02_content_operations")]:
         write_results(tmp_path / "runs" / notebook / name, notebook=notebook, scenario=name,
-                      seed=1, replications=len(revenue), metrics={}, kpis={"revenue_per_member": metric(revenue)})
+                      seed=1, replications=len(revenue), metrics={},
+                      kpis={"revenue_per_member": metric(revenue)})
     batch = report.collect(tmp_path)
     sources = report.headline_table(batch).set_index("scenario")["notebook"]
     assert sources["short"] == "02_content_operations" and sources["baseline"] == "04_kpi_monitoring"
@@ -235,7 +285,8 @@ def test_welch_fallback_is_reported(tmp_path):
 
 def test_scenario_names_and_descriptions_from_manifest_and_scenario_file(tmp_path):
     scenario_file = tmp_path / "tiered.yaml"
-    scenario_file.write_text('label: "分层运营 Tiered"\ndescription: "<b>tiers</b>"\ntiering: {enabled: true}\n', "utf-8")
+    text = 'label: "分层运营 Tiered"\ndescription: "<b>tiers</b>"\ntiering: {enabled: true}\n'
+    scenario_file.write_text(text, "utf-8")
     folder = tmp_path / "batch" / "runs" / "04_kpi_monitoring" / "tiered__abc123"
     write_results(folder, notebook="04_kpi_monitoring", scenario=str(scenario_file), seed=1, replications=2,
                   metrics={}, kpis={"roi": metric([1.0, 2.0])})
@@ -254,21 +305,75 @@ def test_scenario_names_and_descriptions_from_manifest_and_scenario_file(tmp_pat
 def test_ranking_follows_the_rule(batch):
     ranking = report.rank_scenarios(batch, THRESHOLDS, "baseline")
     table = ranking.table
-    assert ranking.value_name == "net_value_per_member"
+    assert ranking.value_name == "ranking_value"
     assert list(table["scenario"]) == EXPECTED_ORDER
     assert list(table["rank"]) == [1, 2, 3, 4, 5]
     assert ranking.retention_floor == pytest.approx(0.60 - report.DEFAULT_RETENTION_TOLERANCE)
     by_name = table.set_index("scenario")
-    assert by_name.loc["tiered", "value"] == pytest.approx(38.0 - 22.0)
+    assert by_name.loc["tiered", "value"] == pytest.approx(22000.0)
     assert by_name.loc["churny", "reasons"] == [("retention", "retention_d30")]
     assert by_name.loc["ads_heavy", "reasons"] == [("health", "share_rate")]
-    assert by_name.loc["tiered", "diff"] == pytest.approx(6.0) and by_name.loc["tiered", "diff_significant"]
+    assert by_name.loc["tiered", "diff"] == pytest.approx(7000.0)
+    assert by_name.loc["tiered", "diff_significant"]
     # An explicit floor changes eligibility.
     relaxed = report.rank_scenarios(batch, THRESHOLDS, "baseline", retention_floor=0.4)
     assert list(relaxed.table["scenario"][:2]) == ["churny", "tiered"]
+    assert relaxed.recommended == "churny" and relaxed.retention_tolerance is None
     text = report.recommendation_html(batch, ranking, "en")
-    assert "Recommendation: <b>tiered</b>" in text and "+6.00" in text and "excludes 0" in text
+    assert "Recommendation: <b>tiered</b>" in text and "+7,000.00" in text and "excludes 0" in text
     assert "推荐方案" in report.recommendation_html(batch, ranking, "zh")
+
+
+def test_best_eligible_is_recommended_and_ineligible_ranked_below_with_reasons(batch):
+    ranking = report.rank_scenarios(batch, THRESHOLDS, "baseline")
+    assert ranking.recommended == "tiered" and ranking.closest is None
+    # churny and ads_heavy have the highest values, but are ineligible: ranked last, with reasons.
+    assert max(ranking.values, key=lambda name: ranking.values[name]["mean"]) == "churny"
+    assert list(ranking.table["eligible"]) == [True, True, True, False, False]
+    summary = report.summary_html(batch, ranking, "en")
+    assert "the recommendation is tiered" in summary and "3 of 5 scenarios are eligible" in summary
+    section = report.ranking_html(batch, ranking, "en")
+    assert section.index("Recommendation: <b>tiered</b>") < section.index("<table")
+    display = report.ranking_display(batch, ranking, "en")[0].set_index("Scenario")
+    assert display.loc["churny", "Eligibility"] == "ineligible"
+    assert display.loc["churny", "Reasons"] == "30-day retention 50.0% < floor 58.0%, short by 8.0 pp (13.8%)"
+    assert display.loc["+ads heavy", "Reasons"] == (
+        "Share rate 12.0% < threshold 18.0%, short by 6.0 pp (33.3%)")
+    assert display.loc["tiered", "Eligibility"] == "eligible" and list(display["Reasons"]).count("") == 3
+    # The next eligible scenario, not an ineligible one, is the runner-up of the recommendation.
+    runner_up = "next eligible scenario <b>../../x&lt;script&gt;"
+    assert runner_up in report.recommendation_html(batch, ranking, "en")
+
+
+def test_ranking_value_difference_is_paired_and_shown_with_its_parts(batch, batch_dir):
+    ranking = report.rank_scenarios(batch, THRESHOLDS, "baseline")
+    tiered = _entry(batch_dir, "04_kpi_monitoring", "tiered", "ranking_value")["values"]
+    base = _entry(batch_dir, "04_kpi_monitoring", "baseline", "ranking_value")["values"]
+    expected = compare.paired(base, tiered)
+    row = ranking.table.set_index("scenario").loc["tiered"]
+    assert row["diff_method"] == "paired"
+    assert (row["diff"], row["diff_low"], row["diff_high"]) == pytest.approx(
+        (expected["mean"], expected["low"], expected["high"]), rel=1e-12)
+    assert ranking.parts["tiered"]["net_value"]["mean"] == pytest.approx(16000.0)
+    assert ranking.parts["tiered"]["residual_value"]["mean"] == pytest.approx(6000.0)
+    table = report.ranking_table_html(batch, ranking, "en")
+    headers = ("Ranking value: net + residual value (CNY)", "Net value (CNY)",
+               "Residual value of remaining members (CNY)")
+    for header in (f"{name} [95% interval]" for name in headers):
+        assert html.escape(header) in table
+    assert "22,000.00 [" in table and "16,000.00 [" in table and "6,000.00 [" in table
+    assert "net value over the horizon" in report.ranking_html(batch, ranking, "en")
+    assert "no community ranking value" not in report.ranking_html(batch, ranking, "en")
+
+
+def test_ranking_value_only_when_every_scenario_has_it(tmp_path):
+    common = {**HEALTHY, "retention_d30": 0.6, "revenue_per_member": 3.0, "cost": 100.0}
+    means = {"baseline": {**common, **_community(100.0, 50.0)}, "old_run": common}
+    batch = report.collect(_scenario_batch(tmp_path, means))
+    ranking = report.rank_scenarios(batch, THRESHOLDS)
+    assert ranking.value_name == report.LEGACY_VALUE
+    assert not ranking.parts
+    assert "no community ranking value" in report.ranking_html(batch, ranking, "en")
 
 
 def _tie_batch(root: Path, with_members: bool = True) -> Path:
@@ -294,6 +399,11 @@ def test_ties_are_broken_by_significance_vs_baseline(tmp_path):
     assert list(ranking.table["scenario"]) == ["b_steady", "a_noisy", "baseline"]
     assert "Recommendation: <b>b_steady</b>" in report.recommendation_html(batch, ranking, "en")
     assert "the order may be chance" in report.recommendation_html(batch, ranking, "en")
+    # An old batch folder without ranking_value: the legacy value, with a visible note.
+    assert ranking.value_name == report.LEGACY_VALUE
+    section = report.ranking_html(batch, ranking, "en")
+    assert "<b>Note: this batch's results have no community ranking value" in section
+    assert "which is not the community's value" in section
 
 
 def test_ranking_falls_back_to_roi_without_member_count(tmp_path):
@@ -316,6 +426,7 @@ def _all_html(batch: Path, batch_results) -> list[str]:
     headline = report.headline_table(batch_results)
     flags = report.health_flags(headline, THRESHOLDS)
     ranking = report.rank_scenarios(batch_results, THRESHOLDS)
+    unreachable = report.rank_scenarios(batch_results, dict.fromkeys(THRESHOLDS, 1e9))
     differences = report.paired_differences(batch_results)
     front = report.pareto_front(headline)
     return [
@@ -328,6 +439,9 @@ def _all_html(batch: Path, batch_results) -> list[str]:
         report.differences_html(batch_results, differences, "en"),
         report.ranking_html(batch_results, ranking, "zh"),
         report.ranking_html(batch_results, ranking, "en"),
+        report.summary_html(batch_results, ranking, "zh"),
+        report.ranking_html(batch_results, unreachable, "en"),  # none eligible: distances, closest
+        report.summary_html(batch_results, unreachable, "en"),
         report.recommendation_html(batch_results, ranking, "en"),
         report.frontier_note_html(batch_results, front, "zh"),
         report.links_html(report.run_links(batch_results), "zh"),
@@ -436,7 +550,8 @@ def test_plots_render(batch):
         batch.scenarios["tiered"].label = "tiered"
 
 
-def test_notebook_executes_and_exports_without_code(batch_dir, tmp_path):
+def _run_report_notebook(batch_dir: Path, tmp_path: Path, lang: str) -> str:
+    """Execute the report notebook on ``batch_dir`` and export it to HTML without code."""
     nbformat = pytest.importorskip("nbformat")
     papermill = pytest.importorskip("papermill")
     from nbconvert import HTMLExporter
@@ -448,14 +563,265 @@ def test_notebook_executes_and_exports_without_code(batch_dir, tmp_path):
     assert sum("parameters" in t for t in tags) == 1
 
     executed = tmp_path / "executed.ipynb"
-    parameters = {"batch_dir": str(batch_dir), "lang": "zh", "output_html": str(batch_dir / "index.html")}
+    parameters = {"batch_dir": str(batch_dir), "lang": lang, "output_html": str(batch_dir / "index.html")}
     papermill.execute_notebook(str(notebook), str(executed), parameters=parameters, kernel_name="python3",
                                cwd=str(notebook.parent), progress_bar=False)
-    body, _ = HTMLExporter(exclude_input=True).from_notebook_node(nbformat.read(executed, as_version=4))
+    # As simlib.batch exports the report: no code, no prompts.
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    return body
+
+
+def test_notebook_executes_and_exports_without_code(batch_dir, tmp_path):
+    body = _run_report_notebook(batch_dir, tmp_path, "zh")
     assert "关键指标总表" in body and "推荐方案" in body
+    # The verdict is at the top, before the run status; the ranking section starts with it too.
+    assert body.index("结论 (verdict):推荐方案 (recommendation) 为 tiered") < body.index("运行状态")
+    assert body.index("资格与排序") < body.index("推荐方案 (recommendation):<b>tiered</b>")
     expected = _entry(batch_dir, "04_kpi_monitoring", "tiered", "revenue_per_member")
     assert f"{expected['mean']:,.2f} [{expected['low']:,.2f}, {expected['high']:,.2f}]" in body
     assert "<script>alert(1)" not in body and "<img src=x" not in body
     assert "report.collect" not in body  # no code cells
     assert body.count("data:image/png;base64") >= 3  # three plots
     assert (batch_dir / "headline.csv").is_file()
+
+
+# --------------------------------------------------------------------------- none eligible
+
+# Means of the finished default batch (headline.csv) for the conditions, and a ranking value in
+# which, as there, aggressive monetization is highest and content_optimized is closest to eligible.
+DEFAULT_LIKE = {
+    "baseline": (0.9431, 16.644, 0.7928, 0.1971, 0.1290, 72.52),
+    "activity_heavy": (0.9494, 17.044, 0.8032, 0.1132, 0.1295, 109.26),
+    "aggressive_monetization": (0.8350, 17.772, 0.8581, 0.2251, 0.1300, 183.40),
+    "automation_heavy": (0.9359, 17.369, 0.8221, 0.2022, 0.1297, 100.70),
+    "content_optimized": (0.9570, 22.492, 0.9554, 0.2103, 0.3740, 82.57),
+    "full_playbook": (0.9502, 25.057, 0.9670, 0.1617, 0.3768, 99.30),
+    "tiered": (0.9479, 17.552, 0.8040, 0.2138, 0.1308, 69.78),
+}
+CONDITIONS = ("retention_d30", "messages_per_100_members_per_day", "revisit_7d", "activity_conversion",
+              "share_rate", "ranking_value")
+
+
+@pytest.fixture(scope="module")
+def none_eligible(tmp_path_factory):
+    means = {name: dict(zip(CONDITIONS, values, strict=True)) for name, values in DEFAULT_LIKE.items()}
+    batch = report.collect(_scenario_batch(tmp_path_factory.mktemp("none"), means))
+    return batch, report.rank_scenarios(batch, THRESHOLDS)
+
+
+def test_none_eligible_names_no_recommendation_anywhere(none_eligible):
+    batch, ranking = none_eligible
+    assert not ranking.any_eligible and ranking.recommended is None
+    assert ranking.table["scenario"].iloc[0] == "aggressive_monetization"  # the highest value …
+    assert ranking.closest == "content_optimized"  # … is not the closest to eligible
+    assert report.recommendation_html(batch, ranking, "zh") == ""
+    for lang in ("zh", "en"):
+        pieces = [report.summary_html(batch, ranking, lang), report.ranking_html(batch, ranking, lang)]
+        for piece in pieces:
+            assert "推荐方案" not in piece and "Recommendation:" not in piece
+            assert "recommendation is" not in piece
+    section = report.ranking_html(batch, ranking, "en")
+    # The verdict comes first, then the explanations, then the ranking.
+    assert section.index("<b>No scenario is eligible</b>") < section.index("Closest to eligible")
+    assert section.index("Closest to eligible") < section.index("Thresholds the baseline misses widely")
+    assert section.index("Thresholds the baseline misses widely") < section.index("Ranking by value")
+    assert "the ranks below only order the ranking values; they are not a recommendation" in section
+    top_valued = "The scenario with the highest ranking value, <b>aggressive_monetization</b>, is ineligible"
+    assert top_valued in section
+    summary = report.summary_html(batch, ranking, "zh")
+    assert "没有合格方案" in summary and "<b>content_optimized</b>" in summary
+    assert "活动参与转化率 21.0%" in summary
+
+
+def test_none_eligible_distances_equal_hand_computation(none_eligible):
+    batch, ranking = none_eligible
+    display, styles = report.distance_display(batch, ranking, "en")
+    display = display.set_index("Scenario")
+    assert list(display.index) == ["content_optimized", "full_playbook", "tiered", "automation_heavy",
+                                   "baseline", "activity_heavy", "aggressive_monetization"]
+    conversion = "Activity conversion (threshold ≥ 25.0%)"
+    floor = f"30-day retention (floor ≥ {(0.9431 - 0.02) * 100:.1f}%)"
+    assert display.loc["content_optimized", "Conditions missed"] == "1 / 5"
+    shortfall = 0.25 - 0.2103  # 3.97 pp, 15.9% of the threshold
+    assert display.loc["content_optimized", conversion].startswith("21.0% [")
+    assert display.loc["content_optimized", conversion].endswith(
+        f"; short by {shortfall * 100:.1f} pp ({shortfall / 0.25:.1%} of the threshold)")
+    assert display.loc["content_optimized", "Relative shortfall, total"] == f"{shortfall / 0.25:.1%}"
+    retention_gap = (0.9431 - 0.02) - 0.8350
+    assert display.loc["aggressive_monetization", "Conditions missed"] == "3 / 5"
+    assert display.loc["aggressive_monetization", floor].endswith(
+        f"short by {retention_gap * 100:.1f} pp ({retention_gap / (0.9431 - 0.02):.1%} of the threshold)")
+    assert not display.loc["content_optimized", "Share rate (threshold ≥ 18.0%)"].count("short")
+    row = list(display.index).index("content_optimized")
+    assert styles.loc[row, conversion] == report.FAIL_STYLE
+    assert styles.loc[row, "Share rate (threshold ≥ 18.0%)"] == report.PASS_STYLE
+    checks = {check.kpi: check for check in ranking.checks["aggressive_monetization"]}
+    assert checks["retention_d30"].kind == "retention"
+    assert checks["retention_d30"].shortfall == pytest.approx(retention_gap, rel=1e-3)
+    assert checks["messages_per_100_members_per_day"].shortfall == 0.0
+
+
+def _ranking_of(checks: dict[str, list], values: dict[str, float]) -> report.Ranking:
+    table = pd.DataFrame({"scenario": list(checks), "eligible": False, "value": [values[s] for s in checks]})
+    return report.Ranking(table, "ranking_value", None, "a", {}, checks)
+
+
+def test_closest_rule_fewest_missed_then_smallest_relative_shortfall_then_value():
+    def health(mean: float, bound: float = 1.0) -> report.Check:
+        return report.Check("share_rate", "health", bound, mean, mean, mean)
+
+    checks = {
+        "two_small_misses": [health(0.95), health(0.95)],  # 2 missed, 10% in total
+        "one_big_miss": [health(0.5), health(1.2)],  # 1 missed, 50%
+        "one_small_miss": [health(0.9), health(1.0)],  # 1 missed, 10%
+        "one_small_miss_richer": [health(0.9), health(1.0)],  # the same, higher value
+        "missing_kpi": [report.Check("share_rate", "health", 1.0), health(1.0)],  # nothing measured missed
+    }
+    values = {"two_small_misses": 9.0, "one_big_miss": 9.0, "one_small_miss": 1.0,
+              "one_small_miss_richer": 2.0, "missing_kpi": 99.0}
+    ranking = _ranking_of(checks, values)
+    assert ranking.closeness_order() == ["one_small_miss_richer", "one_small_miss", "one_big_miss",
+                                         "two_small_misses", "missing_kpi"]
+    assert ranking.closest == "one_small_miss_richer"
+    assert report.Check("x", "health", 0.25, 0.2).relative_shortfall == pytest.approx(0.2)
+    assert math.isnan(report.Check("x", "health", 0.25).shortfall)
+    assert report.Check("x", "health", 0.25, 0.3).shortfall == 0.0
+
+
+# --------------------------------------------------------------------------- threshold explanations
+
+
+def test_every_thresholded_kpi_has_its_drivers_and_every_driver_exists():
+    drivers = report.kpi_drivers()
+    assert set(drivers) == set(THRESHOLDS)
+    validated, raw = load_scenario().model_dump(), load_defaults()
+    for kpi, entry in drivers.items():
+        assert entry.drivers, kpi
+        for driver in entry.drivers:
+            for params in (validated, raw):
+                found = report.resolve_param(params, driver.param)
+                assert found, (kpi, driver.param)
+            for key, value in report.resolve_param(raw, driver.param).items():
+                for leaf in report.leaf_paths(key, value):
+                    assert provenance.source(leaf).kind in provenance.KINDS  # tagged in defaults.yaml
+    message = r"members\.share_propensities: no parameter 'share_propensities' under 'members'"
+    with pytest.raises(KeyError, match=message):
+        report.resolve_param(raw, "members.share_propensities")
+
+
+def test_thresholds_the_baseline_misses_widely_are_explained(none_eligible):
+    batch, ranking = none_eligible
+    # The baseline misses activity conversion by 21% and the share rate by 28% of the threshold.
+    assert report.explained_kpis(ranking) == ["activity_conversion", "share_rate"]
+    assert report.explained_kpis(ranking, margin=0.25) == ["share_rate"]
+    section = report.explanations_html(ranking, "en")
+    assert "by more than 10% of the threshold" in section
+    assert "<td" in section and "members.share_propensity" in section
+    assert "Beta(1.2, 8), mean 0.13" in section
+    assert "assumption: Beta(1.2,8), mean 0.13 = P(share | open)" in section
+    assert "content.share_multiplier_quality" in section and "article figure: §2" in section
+    assert "checkin: 0.3; referral_lottery: 0.12" in section
+    assert "Same measure as the article's threshold? <b>unclear</b>" in section
+    assert "Messages per 100 members per day" not in section  # the baseline meets it
+    passing = report.rank_scenarios(batch, dict.fromkeys(THRESHOLDS, 0.0))
+    assert report.explanations_html(passing, "en") == ""
+
+
+# --------------------------------------------------------------------------- hostile labels
+
+HOSTILE_LABELS = {
+    "baseline": "<script>alert(1)</script>",
+    "tex": "$\\frac{1}{0}$",
+    "bad_tex": "$\\\\frac{1}{0}$ and $x^$",
+    "formula": '=HYPERLINK("http://evil.example","click")',
+    "braces": "{{x}} {0} {kpi}",
+    "long": "L" * 150 + "長" * 150,
+    "rtl_cjk": "مرحبا שלום 分层运营 Tiered",
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_batch_dir(tmp_path_factory) -> Path:
+    means = {name: {**HEALTHY, "retention_d30": 0.6, "exits": 80.0 + i, "revenue_per_member": 30.0 + i,
+                    **_community(1000.0 * i, 500.0)} for i, name in enumerate(HOSTILE_LABELS)}
+    return _scenario_batch(tmp_path_factory.mktemp("hostile"), means, HOSTILE_LABELS,
+                           notebooks=("04_kpi_monitoring", "01_member_tiering"))
+
+
+def test_hostile_labels_are_text_in_html_and_csv(hostile_batch_dir, tmp_path):
+    batch = report.collect(hostile_batch_dir)
+    assert {batch.display_name(name) for name in batch.kpis} == set(HOSTILE_LABELS.values())
+    headline = report.headline_table(batch)
+    flags = report.health_flags(headline, THRESHOLDS)
+    ranking = report.rank_scenarios(batch, THRESHOLDS)
+    differences = report.paired_differences(batch)
+    pieces = [report.summary_html(batch, ranking, "zh"), report.ranking_html(batch, ranking, "en"),
+              report.headline_html(headline, flags, "zh"), report.differences_html(batch, differences, "en"),
+              report.frontier_note_html(batch, list(HOSTILE_LABELS), "zh"),
+              report.links_html(report.run_links(batch), "zh")]
+    joined = "".join(pieces)
+    assert "<script>" not in joined
+    for text in HOSTILE_LABELS.values():
+        assert html.escape(text) in joined
+    path = report.write_headline_csv(headline, flags, tmp_path / "headline.csv")
+    with open(path, encoding="utf-8", newline="") as stream:
+        labels = {row["scenario"]: row["scenario_label"] for row in csv.DictReader(stream)}
+    assert labels["formula"] == "'" + HOSTILE_LABELS["formula"]
+    assert {name: labels[name] for name in HOSTILE_LABELS if name != "formula"} == {
+        name: text for name, text in HOSTILE_LABELS.items() if name != "formula"}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_hostile_labels_are_drawn_as_text(hostile_batch_dir, lang):
+    import matplotlib.pyplot as plt
+
+    from simlib.plots import setup
+
+    lang = setup(lang)  # "en" where no CJK font is installed
+    batch = report.collect(hostile_batch_dir)
+    headline = report.headline_table(batch)
+    figures = [report.plot_kpi_bars(batch, headline, lang=lang, thresholds=THRESHOLDS),
+               report.plot_tier_mix(batch, report.tier_mix(batch), lang=lang),
+               report.plot_frontier(batch, headline, report.pareto_front(headline), lang=lang)]
+    drawn = []
+    for figure in figures:
+        figure.savefig(io.BytesIO(), format="png")  # mathtext used to fail here on bad TeX
+        drawn += [text.get_text() for text in figure.findobj(matplotlib.text.Text)]
+        plt.close(figure)
+    for name in HOSTILE_LABELS:
+        shown = report.plot_name(batch, name, lang)
+        assert shown in drawn and not cbook.is_math_text(shown)
+        assert len(shown) <= 40
+    assert report.plot_name(batch, "tex", lang) == "\\$\\frac{1}{0}\\$"  # drawn as "$\frac{1}{0}$"
+    assert report.plot_name(batch, "long", lang) == "L" * 39 + "…"
+    assert report.plot_name(batch, "rtl_cjk", "en") == "مرحبا שלום Tiered"
+
+
+class _PageText(HTMLParser):
+    """The text a browser shows (outside script and style elements), and the scripts' contents."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.text, self.scripts, self._in = [], [], None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self._in = tag if tag in ("script", "style") else self._in
+
+    def handle_endtag(self, tag):
+        self._in = None if tag == self._in else self._in
+
+    def handle_data(self, data):
+        (self.scripts if self._in == "script" else self.text if self._in is None else []).append(data)
+
+
+def test_notebook_builds_with_hostile_labels(hostile_batch_dir, tmp_path):
+    body = _run_report_notebook(hostile_batch_dir, tmp_path, "en")
+    assert body.count("data:image/png;base64") >= 3  # the plots drew every label
+    page = _PageText(body)
+    shown = " ".join(page.text)
+    for text in HOSTILE_LABELS.values():
+        assert text in shown  # as text, not as markup
+    assert not any("alert(1)" in script for script in page.scripts)
+    assert "Verdict: the recommendation is" in shown

@@ -102,7 +102,8 @@ def test_evaluate_on_hand_labelled_set():
     )
     # flagged: T T T F F F -> TP 2, FP 1, FN 1, TN 2
     result = rf.evaluate(f, labelled)
-    assert (result.true_positives, result.false_positives, result.false_negatives, result.true_negatives) == (2, 1, 1, 2)
+    counts = (result.true_positives, result.false_positives, result.false_negatives, result.true_negatives)
+    assert counts == (2, 1, 1, 2)
     assert result.precision.rate == pytest.approx(2 / 3)
     assert result.recall.rate == pytest.approx(2 / 3)
     assert result.f1 == pytest.approx(2 / 3)

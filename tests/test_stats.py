@@ -1,6 +1,5 @@
 import math
 
-import numpy as np
 import pytest
 from scipy import stats as sps
 from scipy.special import betaln
@@ -121,26 +120,3 @@ def test_bayes_symmetry_and_large_samples():
     assert big.prob_b_better == pytest.approx(sps.norm.cdf(0.003 / sd), abs=2e-3)
     with pytest.raises(stats.StatsInputError, match="prior"):
         stats.bayes_ab(1, 10, 2, 10, prior=(0, 1))
-
-
-def test_paired_difference_student_sleep_data():
-    # Student (1908) / R's `sleep`: t = 4.0621, df = 9, p = 0.002833, CI (0.7001, 2.4599)
-    drug1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
-    drug2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
-    result = stats.paired_difference(drug1, drug2)
-    assert result.mean_difference == pytest.approx(1.58)
-    assert result.t == pytest.approx(4.0621, abs=1e-4)
-    assert result.p_value == pytest.approx(0.002833, abs=1e-6)
-    assert result.ci_low == pytest.approx(0.7001142, abs=1e-6)
-    assert result.ci_high == pytest.approx(2.4598858, abs=1e-6)
-
-
-def test_paired_difference_constant_and_errors():
-    constant = stats.paired_difference([1.0, 2.0, 3.0], [1.5, 2.5, 3.5])
-    assert (constant.ci_low, constant.ci_high, constant.p_value) == (0.5, 0.5, 0.0)
-    same = stats.paired_difference(np.arange(4.0), np.arange(4.0))
-    assert same.p_value == 1.0
-    with pytest.raises(stats.StatsInputError, match="equal length"):
-        stats.paired_difference([1, 2, 3], [1, 2])
-    with pytest.raises(stats.StatsInputError, match="b_values"):
-        stats.paired_difference([1, 2, 3], [1, float("nan"), 2])

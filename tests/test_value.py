@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from simlib import metrics, schema
+from simlib.compare import paired
 from simlib.params import load_scenario
-from simlib.runner import paired_difference, sweep
+from simlib.runner import sweep
 
 START = pd.Timestamp("2026-01-01", tz=schema.TZ)
 END = START + pd.Timedelta(days=60)
@@ -81,9 +82,9 @@ def test_the_ranking_value_is_net_plus_residual_per_replication_and_in_paired_di
         np.testing.assert_allclose(s["ranking_value"] - s["net_value"], s["residual_value"], rtol=1e-9,
                                    atol=1e-6)
     low, high = commercial_share[0.2], commercial_share[0.4]
-    ranking = paired_difference(low, high, "ranking_value")
-    net = paired_difference(low, high, "net_value")
-    residual = paired_difference(low, high, "residual_value")
+    ranking = paired(low, high, "ranking_value")
+    net = paired(low, high, "net_value")
+    residual = paired(low, high, "residual_value")
     assert ranking["mean"] == pytest.approx(net["mean"] + residual["mean"])
     assert not math.isclose(residual["mean"], 0)
 
@@ -92,9 +93,9 @@ def test_burning_members_with_sales_posts_lowers_the_residual_value(commercial_s
     """Raising only the commercial share from 20% to 40% of posts: exits rise, fewer members
     stay, and the residual value falls although each member left brings more."""
     low, high = commercial_share[0.2], commercial_share[0.4]
-    assert paired_difference(low, high, "exits")["low"] > 0
-    assert paired_difference(low, high, "members_end")["high"] < 0
-    assert paired_difference(low, high, "residual_value")["high"] < 0
+    assert paired(low, high, "exits")["low"] > 0
+    assert paired(low, high, "members_end")["high"] < 0
+    assert paired(low, high, "residual_value")["high"] < 0
     per_member_month = "operating_value_per_member_month"
     assert (high.summaries[per_member_month] > low.summaries[per_member_month]).all()
 

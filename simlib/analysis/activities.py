@@ -98,9 +98,12 @@ def summarize_by_type(per_replication: pd.DataFrame, columns: Sequence[str] = (
 def roi_comparison(per_replication: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Simulated ROI by type (mean, 95% interval) beside the article's figure."""
     summary = summarize_by_type(per_replication, ["roi"])
-    table = article_table(params)[["type", "roi_article"]].merge(summary.drop(columns="metric"), on="type", how="left")
+    table = article_table(params)[["type", "roi_article"]].merge(summary.drop(columns="metric"), on="type",
+                                                                 how="left")
     table = table.rename(columns={"mean": "roi_sim", "low": "roi_low", "high": "roi_high"})
-    table["article_in_interval"] = (table["roi_article"] >= table["roi_low"]) & (table["roi_article"] <= table["roi_high"])
+    table["article_in_interval"] = (table["roi_article"] >= table["roi_low"]) & (
+        table["roi_article"] <= table["roi_high"]
+    )
     table["sim_minus_article"] = table["roi_sim"] - table["roi_article"]
     return table
 
@@ -115,11 +118,14 @@ def expected_roi(params: Params, propensity: float = 1.0) -> pd.DataFrame:
     t = params.activities.types
     rows = []
     completion = t.checkin.continue_prob ** t.checkin.streak_days
-    rows.append(("checkin", completion * t.checkin.purchase_prob * propensity * t.checkin.order_value, t.checkin.cost_per_head, completion))
+    rows.append(("checkin", completion * t.checkin.purchase_prob * propensity * t.checkin.order_value,
+                 t.checkin.cost_per_head, completion))
     lottery = t.referral_lottery
-    rows.append(("referral_lottery", lottery.purchase_prob * propensity * lottery.order_value, lottery.cost_per_head, 1.0))
+    rows.append(("referral_lottery", lottery.purchase_prob * propensity * lottery.order_value,
+                 lottery.cost_per_head, 1.0))
     sale = t.live_flash_sale
-    rows.append(("live_flash_sale", sale.deposit + sale.final_purchase_prob * propensity * sale.order_value, sale.cost_per_head, sale.final_purchase_prob))
+    rows.append(("live_flash_sale", sale.deposit + sale.final_purchase_prob * propensity * sale.order_value,
+                 sale.cost_per_head, sale.final_purchase_prob))
     rows.append(("ugc", t.ugc.purchase_prob * propensity * t.ugc.order_value, t.ugc.cost_per_head, 1.0))
     frame = pd.DataFrame(rows, columns=["type", "revenue_per_participant", "cost_per_head", "completion"])
     frame["roi_expected"] = frame["revenue_per_participant"] / frame["cost_per_head"]
@@ -168,7 +174,8 @@ def fission_overrides(*, days: int = 30, initial_members: int = 100, group_cap: 
         "arrivals.channels.xiaohongshu.daily_reach": 0.0,
         "arrivals.share_join_prob": 0.0,
         "members.base_exit_hazard": 0.0,
-        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in ("info_leak", "opinion_crisis", "data_loss", "violation")},
+        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in ("info_leak", "opinion_crisis",
+                                                                     "data_loss", "violation")},
     }
 
 
@@ -197,7 +204,9 @@ def admission_table(activities: pd.DataFrame, accept_prob: float) -> pd.DataFram
         raise ValueError(f"accept_prob={accept_prob!r}: expected a probability")
     ratio = fission_ratio(activities)
     ratio["expected_accepts"] = ratio["invites"] * accept_prob
-    ratio["admitted_share"] = ratio["referral_joins"] / ratio["expected_accepts"].where(ratio["expected_accepts"] > 0)
+    ratio["admitted_share"] = ratio["referral_joins"] / ratio["expected_accepts"].where(
+        ratio["expected_accepts"] > 0
+    )
     return ratio
 
 
@@ -223,7 +232,8 @@ def greedy_allocation(budget: float, cost_per_instance: Mapping[str, float], roi
     counts = {name: 0 for name in TYPES if name in cost_per_instance and name in roi}
     for name in counts:
         if not cost_per_instance[name] > 0:
-            raise ValueError(f"cost_per_instance[{name!r}]={cost_per_instance[name]!r}: expected a positive cost")
+            raise ValueError(f"cost_per_instance[{name!r}]={cost_per_instance[name]!r}: expected a "
+                             "positive cost")
     left = float(budget)
     while True:
         options = [(roi[name] * repeat_decay ** counts[name] - 1, name) for name in counts
@@ -278,23 +288,8 @@ def activity_extra(run) -> dict[str, float]:
         "activity_participants": float(acts["participants"].sum()) if len(acts) else 0.0,
         "referral_joins": float(acts["referral_joins"].sum()) if len(acts) else 0.0,
         "lottery_participants": float(lottery["participants"].sum()) if len(lottery) else 0.0,
-        "lottery_seeds": float((lottery["participants"] - lottery["newcomer_participants"]).sum()) if len(lottery) else 0.0,
+        "lottery_seeds": float((lottery["participants"] - lottery["newcomer_participants"]).sum())
+        if len(lottery)
+        else 0.0,
         "mean_members": float(run.daily["present"].mean()) if len(run.daily) else math.nan,
     }
-
-
-def paired_table(results: Mapping[str, Any], reference: str, names: Sequence[str]) -> pd.DataFrame:
-    """Paired differences (scenario − reference) with 95% intervals, tidy: scenario, metric, …"""
-    from simlib.runner import paired_difference
-
-    if reference not in results:
-        raise KeyError(f"reference {reference!r} not among {list(results)}")
-    rows = []
-    for scenario, result in results.items():
-        if scenario == reference:
-            continue
-        for name in names:
-            entry = paired_difference(results[reference], result, name)
-            rows.append({"scenario": scenario, "metric": name, "mean": entry["mean"], "low": entry["low"],
-                         "high": entry["high"], "n": entry["n"]})
-    return pd.DataFrame(rows, columns=["scenario", "metric", "mean", "low", "high", "n"])

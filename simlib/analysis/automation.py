@@ -3,10 +3,10 @@
 * the article's table 5 and its §5 figures from the parameters (:func:`article_tools_table`,
   :func:`article_claims`);
 * per-replication service, cost and retention metrics (:func:`automation_extra`, evaluated in
-  the simulation workers) and their summary over an automation-level sweep
-  (:func:`level_scenarios`, :func:`sweep_table`, :func:`best_level`);
-* the admin queue as an M/M/c queue (:func:`erlang_c`, :func:`mmc_mean_wait`,
-  :func:`mmc_overrides`, :func:`queue_waits`);
+  the simulation workers) and an automation-level sweep (:func:`level_scenarios`,
+  :func:`best_level`; its levels with intervals are :func:`simlib.compare.levels`);
+* the engine's admin queue set up as an M/M/c queue (:func:`mmc_overrides`, :func:`mmc_rates`,
+  :func:`queue_waits`), to check against Erlang C (:func:`simlib.analysis.monitoring.erlang_c`);
 * :func:`aversion_multiplier`, the exit-hazard factor of over-automation;
 * :func:`sweep_unique`, a :func:`simlib.runner.sweep` that runs identical parameter sets once.
 """
@@ -22,7 +22,6 @@ import pandas as pd
 
 from simlib import metrics
 from simlib.params import Params
-from simlib.results import mean_ci
 
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 COST_CATEGORIES = ("admin_labour", "automation_tools")
@@ -30,7 +29,8 @@ COST_CATEGORIES = ("admin_labour", "automation_tools")
 
 def article_tools_table(params: Params) -> pd.DataFrame:
     """Table 5 of the article: tool type, representative product, core function, scene."""
-    return pd.DataFrame([{"tool": name, "product": tool.product, "function": tool.function, "scene": tool.scene}
+    return pd.DataFrame([{"tool": name, "product": tool.product, "function": tool.function,
+                          "scene": tool.scene}
                          for name, tool in params.automation.tools.items()])
 
 
@@ -41,46 +41,14 @@ def article_claims(params: Params) -> pd.DataFrame:
         {"claim": "labour_cost_reduction", "value": a.labour_cost_reduction,
          "model_use": "fixed admin hours × (1 − value × level)"},
         {"claim": "reach_accuracy_automated", "value": a.reach_accuracy_automated,
-         "model_use": f"open probability × reach, manual {a.reach_accuracy_manual:g} → automated value at level 1"},
+         "model_use": f"open probability × reach, manual {a.reach_accuracy_manual:g} → automated value at "
+                      "level 1"},
         {"claim": "aversion_increase", "value": a.aversion_increase,
          "model_use": "exit hazard × (1 + value × level × bot intolerance / mean intolerance)"},
     ])
 
 
 # --------------------------------------------------------------------------- queue theory
-
-
-def _check_rates(arrival_rate: float, service_rate: float, servers: int) -> tuple[float, float, int]:
-    if isinstance(servers, bool) or not isinstance(servers, (int, np.integer)) or servers < 1:
-        raise ValueError(f"servers={servers!r}: expected an integer ≥ 1")
-    for name, value in (("arrival_rate", arrival_rate), ("service_rate", service_rate)):
-        if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{name}={value!r}: expected a finite rate > 0")
-    if arrival_rate >= servers * service_rate:
-        raise ValueError(f"arrival_rate={arrival_rate:g} ≥ servers × service_rate = {servers * service_rate:g}: "
-                         "the queue is unstable (it grows without bound)")
-    return float(arrival_rate), float(service_rate), int(servers)
-
-
-def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> float:
-    """Erlang C: the probability that an arrival has to wait in an M/M/c queue.
-
-    ``arrival_rate`` λ and ``service_rate`` μ (per server) in the same time unit, ``servers``
-    c. Computed through the Erlang B recursion, which stays stable for many servers.
-    """
-    lam, mu, c = _check_rates(arrival_rate, service_rate, servers)
-    load = lam / mu
-    blocking = 1.0
-    for k in range(1, c + 1):
-        blocking = load * blocking / (k + load * blocking)
-    rho = load / c
-    return blocking / (1 - rho * (1 - blocking))
-
-
-def mmc_mean_wait(arrival_rate: float, service_rate: float, servers: int) -> float:
-    """Mean time in queue (before service) of an M/M/c queue: C(c, λ/μ) / (cμ − λ)."""
-    lam, mu, c = _check_rates(arrival_rate, service_rate, servers)
-    return erlang_c(lam, mu, c) / (c * mu - lam)
 
 
 def mmc_overrides(*, members: int = 300, question_rate: float = 0.4, answer_minutes: float = 12.0,
@@ -109,14 +77,19 @@ def mmc_overrides(*, members: int = 300, question_rate: float = 0.4, answer_minu
         "arrivals.channels.douyin.daily_reach": 0.0,
         "arrivals.channels.xiaohongshu.daily_reach": 0.0,
         "arrivals.share_join_prob": 0.0,
-        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in ("info_leak", "opinion_crisis", "data_loss", "violation")},
+        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in ("info_leak", "opinion_crisis",
+                                                                     "data_loss", "violation")},
     }
 
 
 def mmc_rates(params: Params, members: int | None = None) -> tuple[float, float, int]:
     """(λ per minute, μ per minute, c) of the admin queue for a constant member count."""
     n = params.simulation.initial_members if members is None else members
-    return params.members.question_rate * n / 1440, 1 / params.monitoring.answer_minutes_mean, params.monitoring.admins
+    return (
+        params.members.question_rate * n / 1440,
+        1 / params.monitoring.answer_minutes_mean,
+        params.monitoring.admins,
+    )
 
 
 def queue_waits(questions: pd.DataFrame) -> pd.DataFrame:
@@ -184,7 +157,8 @@ def automation_extra(run) -> dict[str, float]:
     posts = run.tables["posts"]
     opens = int((events["event"] == "open").sum())
     present = run.daily["present"].to_numpy(dtype=float) if len(run.daily) else np.array([math.nan])
-    post_days = np.clip((posts["ts"] - start) // pd.Timedelta(days=1), 0, len(present) - 1).to_numpy(dtype=int)
+    post_days = np.clip((posts["ts"] - start) // pd.Timedelta(days=1), 0,
+                        len(present) - 1).to_numpy(dtype=int)
     recipients = float(present[post_days].sum()) if len(posts) else math.nan
     member_years = float(present.sum()) / 365
     nan = math.nan
@@ -222,15 +196,18 @@ def level_scenarios(levels: Sequence[float] = LEVELS) -> dict[str, dict[str, Any
     return out
 
 
-def sweep_unique(scenarios: Mapping[str, Params | dict[str, Any]], *, base: Params, replications: int, seed: int,
+def sweep_unique(scenarios: Mapping[str, Params | dict[str, Any]], *, base: Params, replications: int,
+                 seed: int,
                  workers: int = 1, extra=None, reuse: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """:func:`simlib.runner.sweep`, but parameter sets that are equal run only once (and a set
     equal to one already simulated in ``reuse`` — same seed, replications and extra — is taken
     from there). Returns name → SimulationResult for every name given."""
     from simlib.runner import sweep
 
-    resolved = {name: value if isinstance(value, Params) else base.with_overrides(value, source=f"sweep[{name}]")
-                for name, value in scenarios.items()}
+    resolved = {
+        name: value if isinstance(value, Params) else base.with_overrides(value, source=f"sweep[{name}]")
+        for name, value in scenarios.items()
+    }
     known = {name: result for name, result in (reuse or {}).items()
              if result.seed == seed and result.replications == replications}
     to_run: dict[str, Params] = {}
@@ -245,22 +222,13 @@ def sweep_unique(scenarios: Mapping[str, Params | dict[str, Any]], *, base: Para
             alias[name] = match
         else:
             to_run[name] = params
-    ran = sweep(to_run, base=base, replications=replications, seed=seed, workers=workers, extra=extra) if to_run else {}
+    ran = sweep(to_run, base=base, replications=replications, seed=seed, workers=workers,
+                extra=extra) if to_run else {}
     out = {}
     for name in resolved:
         target = alias.get(name, name)
         out[name] = known[target[6:]] if target.startswith("reuse:") else ran[target]
     return out
-
-
-def sweep_table(results: Mapping[str, Any], names: Sequence[str], key: str = "scenario") -> pd.DataFrame:
-    """Mean and 95% interval of each metric of each sweep entry, tidy: key, metric, mean, low, high, n."""
-    rows = []
-    for scenario, result in results.items():
-        for name in names:
-            entry = mean_ci(result.values(name))
-            rows.append({key: scenario, "metric": name, **entry})
-    return pd.DataFrame(rows, columns=[key, "metric", "mean", "low", "high", "n"])
 
 
 def best_level(results: Mapping[str, Any], *, objective: str = "net_value", maximize: bool = True,

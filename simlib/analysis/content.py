@@ -13,7 +13,7 @@ it is evaluated in the worker and returns per-replication rates with keys
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,9 +53,17 @@ def article_table(params: Params) -> pd.DataFrame:
     rows = []
     for name in CONTENT_TYPE_NAMES:
         spec = params.content.types[name]
-        rows.append({"content_type": name, "best_slot": best_slot_text(spec), "open_rate": spec.open_rate,
-                     "interaction_rate": spec.interaction_rate,
-                     "interactions_per_open": spec.interaction_rate / spec.open_rate if spec.open_rate else math.nan})
+        rows.append(
+            {
+                "content_type": name,
+                "best_slot": best_slot_text(spec),
+                "open_rate": spec.open_rate,
+                "interaction_rate": spec.interaction_rate,
+                "interactions_per_open": spec.interaction_rate / spec.open_rate
+                if spec.open_rate
+                else math.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -85,7 +93,8 @@ def experimental_slots(params: Params) -> list[tuple[str, str]]:
     return sorted(slots, key=lambda s: (WEEKDAYS.index(s[0]), time_to_minutes(s[1])))
 
 
-def experimental_calendar(params: Params, slots: Sequence[tuple[str, str]] | None = None) -> list[dict[str, str]]:
+def experimental_calendar(params: Params,
+                          slots: Sequence[tuple[str, str]] | None = None) -> list[dict[str, str]]:
     """Every content type posted in every slot of the grid (types × slots posts a week).
 
     Each type then appears once in its best slot and several times outside it, so the
@@ -98,7 +107,8 @@ def experimental_calendar(params: Params, slots: Sequence[tuple[str, str]] | Non
         if weekday not in WEEKDAYS:
             raise ValueError(f"slot weekday {weekday!r}: expected one of {WEEKDAYS}")
         time_to_minutes(time)
-    return [{"type": name, "weekday": weekday, "time": time} for weekday, time in grid for name in CONTENT_TYPE_NAMES]
+    return [{"type": name, "weekday": weekday, "time": time}
+            for weekday, time in grid for name in CONTENT_TYPE_NAMES]
 
 
 def slot_label(weekday: int | str, time: str) -> str:
@@ -129,7 +139,8 @@ def _seconds(values: pd.Series) -> np.ndarray:
 def _require(tables: Mapping[str, pd.DataFrame], needed: Mapping[str, Sequence[str]]) -> None:
     for name, columns in needed.items():
         if name not in tables:
-            raise ValueError(f"tables lacks the {name!r} table; expected the schema tables members/events/posts")
+            raise ValueError(f"tables lacks the {name!r} table; expected the schema tables "
+                             "members/events/posts")
         missing = [c for c in columns if c not in tables[name].columns]
         if missing:
             raise ValueError(f"table {name!r} lacks columns {missing}; has {list(tables[name].columns)}")
@@ -197,13 +208,19 @@ def post_stats(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         "shares": count("share"),
         "dwell_mean": dwell,
     })
-    recipients = out["recipients"].to_numpy(dtype=float)
-    opens = out["opens"].to_numpy(dtype=float)
+    return _with_rates(out)[POST_STATS_COLUMNS]
+
+
+def _with_rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """``counts`` (recipients, opens, interactions, shares) with the three rates added: opens and
+    interactions per recipient, shares per open (NaN where the denominator is 0)."""
+    recipients = counts["recipients"].to_numpy(dtype=float)
+    opens = counts["opens"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["open_rate"] = np.where(recipients > 0, opens / recipients, np.nan)
-        out["interaction_rate"] = np.where(recipients > 0, out["interactions"] / recipients, np.nan)
-        out["share_rate"] = np.where(opens > 0, out["shares"] / np.maximum(opens, 1), np.nan)
-    return out[POST_STATS_COLUMNS]
+        counts["open_rate"] = np.where(recipients > 0, opens / recipients, np.nan)
+        counts["interaction_rate"] = np.where(recipients > 0, counts["interactions"] / recipients, np.nan)
+        counts["share_rate"] = np.where(opens > 0, counts["shares"] / np.maximum(opens, 1), np.nan)
+    return counts
 
 
 def cell_rates(post_table: pd.DataFrame, by: Sequence[str] = ("content_type", "slot")) -> pd.DataFrame:
@@ -211,13 +228,7 @@ def cell_rates(post_table: pd.DataFrame, by: Sequence[str] = ("content_type", "s
     by = list(by)
     grouped = post_table.groupby(by, observed=True)[["recipients", "opens", "interactions", "shares"]].sum()
     grouped["posts"] = post_table.groupby(by, observed=True).size()
-    recipients = grouped["recipients"].to_numpy(dtype=float)
-    opens = grouped["opens"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grouped["open_rate"] = np.where(recipients > 0, opens / recipients, np.nan)
-        grouped["interaction_rate"] = np.where(recipients > 0, grouped["interactions"] / recipients, np.nan)
-        grouped["share_rate"] = np.where(opens > 0, grouped["shares"] / np.maximum(opens, 1), np.nan)
-    return grouped.reset_index()
+    return _with_rates(grouped).reset_index()
 
 
 # --------------------------------------------------------------------------- per-replication extra
@@ -248,7 +259,8 @@ def content_extra(run: Any) -> dict[str, float]:
     for row in cell_rates(table).itertuples(index=False):
         for name in RATE_NAMES:
             out[f"{name}|{row.content_type}|{row.slot}"] = float(getattr(row, name))
-    best = table[[is_best_slot(run.params, t, s) for t, s in zip(table["content_type"], table["slot"], strict=True)]]
+    cells = zip(table["content_type"], table["slot"], strict=True)
+    best = table[[is_best_slot(run.params, t, s) for t, s in cells]]
     for row in cell_rates(best, by=["content_type"]).itertuples(index=False):
         out[f"best_open_rate|{row.content_type}"] = float(row.open_rate)
         out[f"best_interaction_rate|{row.content_type}"] = float(row.interaction_rate)
@@ -292,7 +304,8 @@ def calibration_table(result: Any, params: Params) -> pd.DataFrame:
             entry = mean_ci(values)
             inside = entry["low"] <= article <= entry["high"] if entry["n"] else False
             rows.append({"content_type": name, "rate": rate, "article": article, "mean": entry["mean"],
-                         "low": entry["low"], "high": entry["high"], "ratio": entry["mean"] / article if article else math.nan,
+                         "low": entry["low"], "high": entry["high"],
+                         "ratio": entry["mean"] / article if article else math.nan,
                          "article_inside": bool(inside)})
     return pd.DataFrame(rows)
 
@@ -301,49 +314,17 @@ def expected_best_open_rate(params: Params, content_type: str) -> float:
     """What T2's open rate becomes in the model before member interest acts: the article's rate
     times the reach accuracy (manual posting misses some members, T5)."""
     automation = params.automation
-    reach = automation.reach_accuracy_manual + automation.level * (automation.reach_accuracy_automated - automation.reach_accuracy_manual)
+    reach = automation.reach_accuracy_manual + automation.level * (
+        automation.reach_accuracy_automated - automation.reach_accuracy_manual
+    )
     return params.content.types[content_type].open_rate * reach
-
-
-# --------------------------------------------------------------------------- comparisons
-
-
-def paired_table(results: Mapping[str, Any], base: str, names: Iterable[str]) -> pd.DataFrame:
-    """Per arm and metric: mean, 95% interval, and the paired difference (arm − base) with its
-    95% interval (common random numbers). NaN-valued replications are dropped pairwise."""
-    rows = []
-    for metric_name in names:
-        base_values = np.asarray(results[base].values(metric_name), dtype=float)
-        for arm, result in results.items():
-            values = np.asarray(result.values(metric_name), dtype=float)
-            level = mean_ci(values.tolist())
-            keep = ~(np.isnan(values) | np.isnan(base_values))
-            diff = mean_ci((values[keep] - base_values[keep]).tolist()) if arm != base else {"mean": 0.0, "low": 0.0, "high": 0.0}
-            rows.append({"arm": arm, "metric": metric_name, "mean": level["mean"], "low": level["low"], "high": level["high"],
-                         "diff": diff["mean"], "diff_low": diff["low"], "diff_high": diff["high"]})
-    return pd.DataFrame(rows)
-
-
-def paired_values(a: Any, b: Any, name: str) -> list[float]:
-    """Per-replication differences b − a of ``name`` (replications where either is NaN dropped)."""
-    left, right = np.asarray(a.values(name), dtype=float), np.asarray(b.values(name), dtype=float)
-    if left.size != right.size:
-        raise ValueError(f"{name!r}: {left.size} and {right.size} replications; expected paired runs of equal length")
-    keep = ~(np.isnan(left) | np.isnan(right))
-    return (right[keep] - left[keep]).tolist()
-
-
-def paired_ratio_values(a: Any, b: Any, name: str) -> list[float]:
-    """Per-replication ratios b / a of ``name`` (pairs with NaN or a zero denominator dropped)."""
-    left, right = np.asarray(a.values(name), dtype=float), np.asarray(b.values(name), dtype=float)
-    keep = ~(np.isnan(left) | np.isnan(right)) & (left != 0)
-    return (right[keep] / left[keep]).tolist()
 
 
 # --------------------------------------------------------------------------- A/B test
 
 
-def arm_counts(post_table: pd.DataFrame, mask: pd.Series | np.ndarray, success: str = "opens") -> tuple[int, int]:
+def arm_counts(post_table: pd.DataFrame, mask: pd.Series | np.ndarray,
+               success: str = "opens") -> tuple[int, int]:
     """(successes, trials) of an arm: Σ ``success`` and Σ recipients over the posts in ``mask``."""
     part = post_table[np.asarray(mask, dtype=bool)]
     if part.empty:
@@ -351,7 +332,8 @@ def arm_counts(post_table: pd.DataFrame, mask: pd.Series | np.ndarray, success: 
     return int(part[success].sum()), int(part["recipients"].sum())
 
 
-def ab_test(post_table: pd.DataFrame, mask_a, mask_b, *, success: str = "opens", seed: int = 0) -> dict[str, Any]:
+def ab_test(post_table: pd.DataFrame, mask_a, mask_b, *, success: str = "opens",
+            seed: int = 0) -> dict[str, Any]:
     """Two-proportion z-test and beta-binomial comparison of arm B vs arm A (opens per recipient).
 
     Each recipient of each post is treated as one trial; with the same members receiving
@@ -359,7 +341,8 @@ def ab_test(post_table: pd.DataFrame, mask_a, mask_b, *, success: str = "opens",
     """
     sa, na = arm_counts(post_table, mask_a, success)
     sb, nb = arm_counts(post_table, mask_b, success)
-    return {"z_test": stats.two_proportion_test(sa, na, sb, nb), "bayes": stats.bayes_ab(sa, na, sb, nb, seed=seed)}
+    return {"z_test": stats.two_proportion_test(sa, na, sb, nb),
+            "bayes": stats.bayes_ab(sa, na, sb, nb, seed=seed)}
 
 
 def posts_needed(baseline_rate: float, lift_points: float, group_size: int, *, alpha: float = 0.05,

@@ -43,7 +43,8 @@ def funnel_table(params) -> pd.DataFrame:
         rows.append({
             "channel": channel, "daily_reach": spec.daily_reach, "click_rate": spec.click_rate,
             "join_rate": spec.join_rate, "clicks_per_day": clicks, "joins_per_day": joins,
-            "spend_per_day": spend, "cost_per_join": spend / joins if joins > 0 else (0.0 if spend == 0 else math.inf),
+            "spend_per_day": spend,
+                     "cost_per_join": spend / joins if joins > 0 else (0.0 if spend == 0 else math.inf),
             "expected_joins": joins * days, "engagement": spec.engagement,
             "exit_hazard_multiplier": spec.exit_hazard_multiplier,
         })
@@ -55,7 +56,8 @@ def funnel_stages(params) -> pd.DataFrame:
     table = funnel_table(params)
     tidy = table.melt(id_vars="channel", value_vars=["daily_reach", "clicks_per_day", "joins_per_day"],
                       var_name="stage", value_name="per_day")
-    tidy["stage"] = tidy["stage"].map({"daily_reach": "reach", "clicks_per_day": "clicks", "joins_per_day": "joins"})
+    tidy["stage"] = tidy["stage"].map({"daily_reach": "reach", "clicks_per_day": "clicks",
+                                       "joins_per_day": "joins"})
     return tidy
 
 
@@ -103,7 +105,11 @@ def channel_metrics(members: pd.DataFrame, events: pd.DataFrame, start, end,
         revenue_per_member = income / seen if seen and has_purchases else math.nan
         ltv = metrics.ltv(tables, start, end, horizon_months) if seen and has_purchases else math.nan
         leaves = metrics.exits(tables, start, end)
-        messages = int(((own_events["event"] == "message") & (own_events["ts"] >= start) & (own_events["ts"] < end)).sum())
+        messages = int(
+            (
+                (own_events["event"] == "message") & (own_events["ts"] >= start) & (own_events["ts"] < end)
+            ).sum()
+        )
         row = {
             "channel": channel, "joins": joins, "members_seen": seen, "retention_d30": retention,
             "revenue_per_member": revenue_per_member, "ltv": ltv,
@@ -139,7 +145,8 @@ def channel_extra(run) -> dict[str, float]:
     start, end = window(run.params)
     tables = run.tables
     frame = channel_metrics(tables["members"], tables["events"], start, end,
-                            horizon_months=run.params.metrics.ltv_horizon_months, spend=channel_spend(run.params))
+                            horizon_months=run.params.metrics.ltv_horizon_months,
+                            spend=channel_spend(run.params))
     values = flatten(frame)
     income = metrics.revenue(tables, start, end)
     cost = metrics.total_cost(tables, start, end)
@@ -148,7 +155,8 @@ def channel_extra(run) -> dict[str, float]:
     return values
 
 
-def channel_table(result, names: Sequence[str] = CHANNEL_METRICS, channels: Sequence[str] = CHANNEL_ORDER) -> pd.DataFrame:
+def channel_table(result, names: Sequence[str] = CHANNEL_METRICS,
+                  channels: Sequence[str] = CHANNEL_ORDER) -> pd.DataFrame:
     """Tidy (metric, channel, mean, low, high) from a SimulationResult run with :func:`channel_extra`."""
     rows = []
     for name in names:
@@ -157,7 +165,8 @@ def channel_table(result, names: Sequence[str] = CHANNEL_METRICS, channels: Sequ
             if column not in result.summaries:
                 raise KeyError(f"{column!r} is not in the result: run simulate(..., extra=channel_extra)")
             ci = mean_ci(result.values(column))
-            rows.append({"metric": name, "channel": channel, "mean": ci["mean"], "low": ci["low"], "high": ci["high"]})
+            rows.append({"metric": name, "channel": channel, "mean": ci["mean"], "low": ci["low"],
+                         "high": ci["high"]})
     return pd.DataFrame(rows)
 
 

@@ -1,5 +1,6 @@
 """Member tiering (notebook 01 · 用户分层管理): the article's table 1, tier rules on event logs,
-the tier targets measured, and tiered vs. untiered comparisons.
+the tier targets measured, and what tiered vs. untiered comparisons need (intervention effects
+scaled, the ceiling of a relative lift). The comparisons themselves are :mod:`simlib.compare`.
 
 Everything here works on the schema tables (``members``, ``events``), so the same functions
 serve a simulated run and a real export. The simulation-specific helpers
@@ -10,7 +11,7 @@ serve a simulated run and a real export. The simulation-specific helpers
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,41 +27,63 @@ TABLE1_TIERS = ("potential", "active", "loyal", "silent")
 # --------------------------------------------------------------------------- table 1
 
 
+# Table 1 as text templates per language: (criterion, strategy, target) of each tier, filled from
+# the tiering parameters (``r`` rules, ``g`` targets, ``iv`` interventions).
+TIER_TABLE_TEXT = {
+    "zh": {
+        "potential": ("入群{r.potential_max_days}天内且发言≤{r.potential_max_messages}次",
+                      "欢迎语引导+专属福利（¥{iv.potential.cost_per_member:g}/人，"
+                      "兴趣+{iv.potential.interest_boost:.0%}，"
+                      "持续{iv.potential.boost_days}天）",
+                      "激活发言>{g.potential_activation_messages}次"),
+        "active": ("{r.active_window_days}天内互动≥{r.active_min_interactions}次",
+                   "内容共创+特权赋予（¥{iv.active.cost_per_member_week:g}/人·周，"
+                   "兴趣+{iv.active.interest_boost:.0%}）",
+                   "贡献值提升{g.active_contribution_lift:.0%}"),
+        "loyal": ("{r.loyal_window_days}天内消费≥{r.loyal_min_purchases}次",
+                  "专属客服+会员体系（¥{iv.loyal.cost_per_member_month:g}/人·月，"
+                  "购买意愿×{iv.loyal.purchase_multiplier:g}）",
+                  "复购率提升至{g.loyal_repurchase_rate:.0%}"),
+        "silent": ("连续{r.silent_min_days}天无互动",
+                   "唤醒活动+限时福利（每{iv.silent.every_days}天一次，¥{iv.silent.cost_per_target:g}/人，"
+                   "单次召回概率{iv.silent.recall_prob:.0%}）",
+                   "召回率≥{g.silent_recall_rate:.0%}"),
+    },
+    "en": {
+        "potential": ("joined < {r.potential_max_days} days ago, ≤ {r.potential_max_messages} messages",
+                      "welcome + perk (¥{iv.potential.cost_per_member:g}/member, interest "
+                      "+{iv.potential.interest_boost:.0%} for {iv.potential.boost_days} days)",
+                      "> {g.potential_activation_messages} messages (activation)"),
+        "active": ("≥ {r.active_min_interactions} interactions in {r.active_window_days} days",
+                   "co-creation + privileges (¥{iv.active.cost_per_member_week:g}/member-week, interest "
+                   "+{iv.active.interest_boost:.0%})",
+                   "contribution +{g.active_contribution_lift:.0%}"),
+        "loyal": ("≥ {r.loyal_min_purchases} purchases in {r.loyal_window_days} days",
+                  "VIP service + membership (¥{iv.loyal.cost_per_member_month:g}/member-month, purchase odds "
+                  "×{iv.loyal.purchase_multiplier:g})",
+                  "repurchase rate {g.loyal_repurchase_rate:.0%}"),
+        "silent": ("no interaction for {r.silent_min_days} days",
+                   "wake-up campaign + perk (every {iv.silent.every_days} days, ¥{iv.silent.cost_per_target:"
+                   "g}/target, "
+                   "recall chance {iv.silent.recall_prob:.0%})",
+                   "recall rate ≥ {g.silent_recall_rate:.0%}"),
+    },
+}
+
+
 def tier_table(params, lang: str = "zh") -> pd.DataFrame:
     """The article's table 1 (tier, criterion, strategy, target) built from ``params.tiering``.
 
     The criteria and targets are the rule and target parameters; the strategy column adds the
     intervention's modelled cost and effect size, so the table shows what the simulation does.
     """
-    if lang not in ("zh", "en"):
+    if lang not in TIER_TABLE_TEXT:
         raise ValueError(f"lang={lang!r}: expected 'zh' or 'en'")
     t = params.tiering
-    r, g, iv = t.rules, t.targets, t.interventions
-    zh = lang == "zh"
+    fields = {"r": t.rules, "g": t.targets, "iv": t.interventions}
     rows = [
-        ("potential",
-         f"入群{r.potential_max_days}天内且发言≤{r.potential_max_messages}次" if zh
-         else f"joined < {r.potential_max_days} days ago, ≤ {r.potential_max_messages} messages",
-         f"欢迎语引导+专属福利（¥{iv.potential.cost_per_member:g}/人，兴趣+{iv.potential.interest_boost:.0%}，持续{iv.potential.boost_days}天）" if zh
-         else f"welcome + perk (¥{iv.potential.cost_per_member:g}/member, interest +{iv.potential.interest_boost:.0%} for {iv.potential.boost_days} days)",
-         f"激活发言>{g.potential_activation_messages}次" if zh else f"> {g.potential_activation_messages} messages (activation)"),
-        ("active",
-         f"{r.active_window_days}天内互动≥{r.active_min_interactions}次" if zh
-         else f"≥ {r.active_min_interactions} interactions in {r.active_window_days} days",
-         f"内容共创+特权赋予（¥{iv.active.cost_per_member_week:g}/人·周，兴趣+{iv.active.interest_boost:.0%}）" if zh
-         else f"co-creation + privileges (¥{iv.active.cost_per_member_week:g}/member-week, interest +{iv.active.interest_boost:.0%})",
-         f"贡献值提升{g.active_contribution_lift:.0%}" if zh else f"contribution +{g.active_contribution_lift:.0%}"),
-        ("loyal",
-         f"{r.loyal_window_days}天内消费≥{r.loyal_min_purchases}次" if zh
-         else f"≥ {r.loyal_min_purchases} purchases in {r.loyal_window_days} days",
-         f"专属客服+会员体系（¥{iv.loyal.cost_per_member_month:g}/人·月，购买意愿×{iv.loyal.purchase_multiplier:g}）" if zh
-         else f"VIP service + membership (¥{iv.loyal.cost_per_member_month:g}/member-month, purchase odds ×{iv.loyal.purchase_multiplier:g})",
-         f"复购率提升至{g.loyal_repurchase_rate:.0%}" if zh else f"repurchase rate {g.loyal_repurchase_rate:.0%}"),
-        ("silent",
-         f"连续{r.silent_min_days}天无互动" if zh else f"no interaction for {r.silent_min_days} days",
-         f"唤醒活动+限时福利（每{iv.silent.every_days}天一次，¥{iv.silent.cost_per_target:g}/人，单次召回概率{iv.silent.recall_prob:.0%}）" if zh
-         else f"wake-up campaign + perk (every {iv.silent.every_days} days, ¥{iv.silent.cost_per_target:g}/target, recall chance {iv.silent.recall_prob:.0%})",
-         f"召回率≥{g.silent_recall_rate:.0%}" if zh else f"recall rate ≥ {g.silent_recall_rate:.0%}"),
+        (tier, *(template.format(**fields) for template in TIER_TABLE_TEXT[lang][tier]))
+        for tier in TABLE1_TIERS
     ]
     return pd.DataFrame(rows, columns=["tier", "criterion", "strategy", "target"])
 
@@ -94,7 +117,8 @@ def compare_counts(panel: pd.DataFrame, daily: pd.DataFrame) -> pd.DataFrame:
     counts["day"] = (counts["date"] - panel.index[0]).dt.days
     engine = daily.melt(id_vars="day", value_vars=list(TIERS), var_name="tier", value_name="engine")
     out = counts.rename(columns={"members": "rule_on_log"}).merge(
-        engine.assign(tier=engine["tier"].astype(str)).astype({"tier": counts["tier"].dtype}), on=["day", "tier"])
+        engine.assign(tier=engine["tier"].astype(str)).astype({"tier": counts["tier"].dtype}),
+                                                                  on=["day", "tier"])
     return out[["day", "date", "tier", "rule_on_log", "engine"]]
 
 
@@ -136,7 +160,8 @@ def transition_long(panel: pd.DataFrame, step_days: int = 7) -> pd.DataFrame:
 # --------------------------------------------------------------------------- tier targets
 
 
-def _day_counts(ids: np.ndarray, events: pd.DataFrame, kinds: Sequence[str], first_day: pd.Timestamp, n_days: int) -> np.ndarray:
+def _day_counts(ids: np.ndarray, events: pd.DataFrame, kinds: Sequence[str], first_day: pd.Timestamp,
+                n_days: int) -> np.ndarray:
     """(members × days) counts of the given event kinds."""
     counts = np.zeros((len(ids), n_days), dtype=np.int32)
     subset = events[events["event"].isin(kinds) & events["member_id"].notna()]
@@ -189,7 +214,8 @@ def tier_targets(members: pd.DataFrame, events: pd.DataFrame, panel: pd.DataFram
     if activation_days < 1 or recall_days < 1:
         raise ValueError(f"activation_days={activation_days}, recall_days={recall_days}: expected ≥ 1")
     if panel.empty:
-        return dict.fromkeys(("activation_rate", "silent_recall_rate", "loyal_repurchase_rate", "repurchase_rate",
+        return dict.fromkeys(("activation_rate", "silent_recall_rate", "loyal_repurchase_rate",
+                              "repurchase_rate",
                               "active_contribution"), math.nan)
     first_day, n_days = panel.index[0], len(panel)
     ids = panel.columns.to_numpy(dtype=object).astype(str)
@@ -202,7 +228,8 @@ def tier_targets(members: pd.DataFrame, events: pd.DataFrame, panel: pd.DataFram
     join_day = ((join.dt.normalize() - first_day).dt.days).to_numpy(dtype=float, na_value=np.nan)
     cohort = np.flatnonzero((join_day >= 0) & (join_day + activation_days <= n_days))
     if cohort.size:
-        cumulative = np.concatenate([np.zeros((len(ids), 1), dtype=np.int64), np.cumsum(messages, axis=1)], axis=1)
+        cumulative = np.concatenate([np.zeros((len(ids), 1), dtype=np.int64), np.cumsum(messages, axis=1)],
+                                    axis=1)
         start = join_day[cohort].astype(int)
         sent = cumulative[cohort, start + activation_days] - cumulative[cohort, start]
         activation = float(np.mean(sent > targets.potential_activation_messages))
@@ -227,7 +254,8 @@ def tier_targets(members: pd.DataFrame, events: pd.DataFrame, panel: pd.DataFram
     window = rules.loyal_window_days
     entrants = np.flatnonzero(ever & (first_loyal + window < n_days))
     if entrants.size:
-        cumulative = np.concatenate([np.zeros((len(ids), 1), dtype=np.int64), np.cumsum(purchases, axis=1)], axis=1)
+        cumulative = np.concatenate([np.zeros((len(ids), 1), dtype=np.int64), np.cumsum(purchases, axis=1)],
+                                    axis=1)
         begin = first_loyal[entrants] + 1
         again = cumulative[entrants, begin + window] - cumulative[entrants, begin]
         loyal_repurchase = float(np.mean(again > 0))
@@ -238,7 +266,9 @@ def tier_targets(members: pd.DataFrame, events: pd.DataFrame, panel: pd.DataFram
     repurchase = float(np.mean(bought[bought > 0] >= 2)) if (bought > 0).any() else math.nan
 
     active_days = (values == tiering.ACTIVE).T
-    contribution = float(7 * interactions[active_days].sum() / active_days.sum()) if active_days.any() else math.nan
+    contribution = (
+        float(7 * interactions[active_days].sum() / active_days.sum()) if active_days.any() else math.nan
+    )
     return {
         "activation_rate": activation,
         "silent_recall_rate": recall,
@@ -257,7 +287,8 @@ def tiering_extra(run) -> dict[str, float]:
     start, end = simulation_window(run.params)
     tables = run.tables
     panel = run_panel(run)
-    values = tier_targets(tables["members"], tables["events"], panel, run.params.tiering.rules, run.params.tiering.targets)
+    values = tier_targets(tables["members"], tables["events"], panel, run.params.tiering.rules,
+                          run.params.tiering.targets)
     seen = metrics.members_seen(tables["members"], start, end)
     income = metrics.revenue(tables, start, end)
     spend = metrics.total_cost(tables, start, end)
@@ -268,18 +299,7 @@ def tiering_extra(run) -> dict[str, float]:
     return values
 
 
-# --------------------------------------------------------------------------- comparisons
-
-
-def relative_lift(a_values: Sequence[float], b_values: Sequence[float]) -> dict[str, float]:
-    """Relative lift b/a − 1 of paired replications: mean of the per-replication ratios with a
-    95% t interval. Pairs with a NaN or a zero in ``a`` are left out."""
-    a = np.asarray(a_values, dtype=float)
-    b = np.asarray(b_values, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"relative_lift needs paired values, got {a.size} and {b.size}")
-    keep = np.isfinite(a) & np.isfinite(b) & (a != 0)
-    return mean_ci((b[keep] / a[keep] - 1).tolist())
+# --------------------------------------------------------------------------- effects and targets
 
 
 def max_relative_lift(base_rate: float) -> float:
@@ -305,39 +325,6 @@ def effect_overrides(params, scale: float) -> dict[str, Any]:
     }
 
 
-def paired_table(results: Mapping[str, Any], base: str, names: Sequence[str]) -> pd.DataFrame:
-    """Tidy paired comparison of every scenario in ``results`` against ``base``.
-
-    One row per (scenario, metric): base and scenario means, the paired difference (scenario −
-    base) and the relative lift with 95% intervals. ``results`` maps names to
-    :class:`simlib.runner.SimulationResult` run with the same seed.
-    """
-    from simlib.runner import paired_difference
-
-    if base not in results:
-        raise KeyError(f"base {base!r} is not among the results {sorted(results)}")
-    rows = []
-    for scenario, result in results.items():
-        if scenario == base:
-            continue
-        for name in names:
-            diff = paired_difference(results[base], result, name)
-            lift = relative_lift(results[base].values(name), result.values(name))
-            rows.append({
-                "scenario": scenario, "metric": name,
-                "base_mean": mean_ci(results[base].values(name))["mean"],
-                "scenario_mean": mean_ci(result.values(name))["mean"],
-                "diff_mean": diff["mean"], "diff_low": diff["low"], "diff_high": diff["high"],
-                "lift_mean": lift["mean"], "lift_low": lift["low"], "lift_high": lift["high"],
-            })
-    return pd.DataFrame(rows)
-
-
-def entry(row: Mapping[str, Any], prefix: str) -> dict[str, float]:
-    """A {'mean', 'low', 'high'} dict from a :func:`paired_table` row (prefix 'diff' or 'lift')."""
-    return {"mean": row[f"{prefix}_mean"], "low": row[f"{prefix}_low"], "high": row[f"{prefix}_high"]}
-
-
 def target_table(result, targets) -> pd.DataFrame:
     """Measured tier targets of a SimulationResult (run with :func:`tiering_extra`) against the
     article's: metric, target, mean, low, high, met (True/False/None when unknown)."""
@@ -354,21 +341,3 @@ def target_table(result, targets) -> pd.DataFrame:
         rows.append({"metric": name, "target": goal, "mean": ci["mean"], "low": ci["low"], "high": ci["high"],
                      "met": met, "unit": unit})
     return pd.DataFrame(rows)
-
-
-def paired_metric(a, b, name: str, unit: str = "", relative: bool = False) -> dict[str, Any]:
-    """A results-JSON entry (mean, 95% interval, per-replication values) of b − a, or of the
-    relative lift b/a − 1 with ``relative=True``, for two SimulationResults run with the same
-    seed. Replications where either value is NaN are kept as NaN and left out of the interval."""
-    from simlib.results import metric
-
-    left = np.asarray(a.values(name), dtype=float)
-    right = np.asarray(b.values(name), dtype=float)
-    if left.size != right.size:
-        raise ValueError(f"paired {name!r} needs equal replications, got {left.size} and {right.size}")
-    if relative:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.where(left != 0, right / left - 1, np.nan)
-    else:
-        values = right - left
-    return metric(values.tolist(), unit)

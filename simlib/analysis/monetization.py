@@ -25,7 +25,8 @@ ASSUMED_NOTE = "ASSUMPTION (T6 blank)"
 
 def stars(difficulty: int) -> str:
     """'★★★☆☆' for a difficulty of 3 out of 5."""
-    if isinstance(difficulty, bool) or not isinstance(difficulty, (int, np.integer)) or not 1 <= difficulty <= 5:
+    whole = isinstance(difficulty, (int, np.integer)) and not isinstance(difficulty, bool)
+    if not whole or not 1 <= difficulty <= 5:
         raise ValueError(f"difficulty={difficulty!r}: expected a whole number from 1 to 5")
     return "★" * int(difficulty) + "☆" * (5 - int(difficulty))
 
@@ -41,9 +42,11 @@ def article_table(params: Params, *, blank_modes: Sequence[str] = ("membership",
         spec = params.monetization.modes[mode]
         low, high = spec.conversion_range
         assumed = mode in blank_modes
-        rows.append({"mode": mode, "difficulty": stars(spec.difficulty), "conversion_low": low, "conversion_high": high,
+        rows.append({"mode": mode, "difficulty": stars(spec.difficulty), "conversion_low": low,
+                     "conversion_high": high,
                      "conversion": f"{low:.0%}–{high:.0%}" + (f" ({ASSUMED_NOTE})" if assumed else ""),
-                     "acceptance": spec.acceptance, "order_value": spec.order_value, "conversion_assumed": assumed})
+                     "acceptance": spec.acceptance, "order_value": spec.order_value,
+                     "conversion_assumed": assumed})
     return pd.DataFrame(rows)
 
 
@@ -68,14 +71,16 @@ def posts_per_week_for_share(share: float, calendar_posts: float) -> float:
     if not (isinstance(share, (int, float)) and 0 <= share < 1):
         raise ValueError(f"share={share!r}: expected a commercial share in [0, 1)")
     if not calendar_posts > 0:
-        raise ValueError(f"calendar_posts={calendar_posts!r}: expected a calendar with at least one post a week")
+        raise ValueError(f"calendar_posts={calendar_posts!r}: expected a calendar with at least one post "
+                         "a week")
     return share * calendar_posts / (1 - share)
 
 
 def share_from_posts_per_week(per_week: float, calendar_posts: float) -> float:
     """The planned commercial share of ``per_week`` commercial posts beside the calendar."""
     if per_week < 0 or calendar_posts < 0 or per_week + calendar_posts == 0:
-        raise ValueError(f"per_week={per_week!r}, calendar_posts={calendar_posts!r}: expected non-negative counts, not both 0")
+        raise ValueError(f"per_week={per_week!r}, calendar_posts={calendar_posts!r}: expected non-negative "
+                         "counts, not both 0")
     return per_week / (per_week + calendar_posts)
 
 
@@ -88,7 +93,8 @@ def scenario_mix(params: Params) -> dict[str, float]:
     return {mode: rate / total for mode, rate in rates.items()}
 
 
-def share_sweep_overrides(params: Params, shares: Sequence[float], mix: Mapping[str, float] | None = None) -> dict[str, dict]:
+def share_sweep_overrides(params: Params, shares: Sequence[float],
+                          mix: Mapping[str, float] | None = None) -> dict[str, dict]:
     """Overrides for a commercial-share sweep: {"share_15": {"monetization.commercial_posts_per_week": …}}.
 
     Commercial posts are split between modes by ``mix`` (default: the scenario's own split).
@@ -98,8 +104,8 @@ def share_sweep_overrides(params: Params, shares: Sequence[float], mix: Mapping[
     out = {}
     for share in shares:
         per_week = posts_per_week_for_share(share, calendar)
-        out[f"share_{round(share * 100):02d}"] = {
-            "monetization.commercial_posts_per_week": {mode: per_week * mix.get(mode, 0.0) for mode in MODE_NAMES}}
+        posts = {mode: per_week * mix.get(mode, 0.0) for mode in MODE_NAMES}
+        out[f"share_{round(share * 100):02d}"] = {"monetization.commercial_posts_per_week": posts}
     return out
 
 
@@ -110,8 +116,11 @@ def mode_alone_overrides(per_week: float, modes: Sequence[str] = MODE_NAMES) -> 
     unknown = [m for m in modes if m not in MODE_NAMES]
     if unknown:
         raise ValueError(f"modes {unknown}: expected names from {list(MODE_NAMES)}")
-    return {mode: {"monetization.commercial_posts_per_week": {m: (per_week if m == mode else 0.0) for m in MODE_NAMES}}
-            for mode in modes}
+    arms = {}
+    for mode in modes:
+        alone = {m: per_week if m == mode else 0.0 for m in MODE_NAMES}
+        arms[mode] = {"monetization.commercial_posts_per_week": alone}
+    return arms
 
 
 # --------------------------------------------------------------------------- purchases
@@ -162,15 +171,6 @@ def monetization_extra(run: Any) -> dict[str, float]:
     }
 
 
-def sweep_table(results: Mapping[str, Any], names: Sequence[str]) -> pd.DataFrame:
-    """Tidy mean and 95% interval of each metric per arm: arm, metric, mean, low, high."""
-    rows = []
-    for arm, result in results.items():
-        for row in result.table(list(names)).itertuples(index=False):
-            rows.append({"arm": arm, "metric": row.metric, "mean": row.mean, "low": row.low, "high": row.high})
-    return pd.DataFrame(rows)
-
-
 def peak(frame: pd.DataFrame, x: str, y: str) -> pd.Series:
     """The row of ``frame`` where ``y`` is largest (ties: the smallest ``x``)."""
     if frame.empty or frame[y].isna().all():
@@ -179,7 +179,8 @@ def peak(frame: pd.DataFrame, x: str, y: str) -> pd.Series:
     return ordered.loc[ordered[y].idxmax()]
 
 
-def fit_ltv_penalized(summary: pd.DataFrame, penalizers: Sequence[float] = (0.0, 0.001, 0.01, 0.1)) -> tuple[Any, float]:
+def fit_ltv_penalized(summary: pd.DataFrame,
+                      penalizers: Sequence[float] = (0.0, 0.001, 0.01, 0.1)) -> tuple[Any, float]:
     """Fit BG/NBD + Gamma-Gamma (:func:`simlib.ltv.fit_ltv`) with the smallest penalizer that
     converges; returns (fit, penalizer). Short simulated histories with few dropouts often need
     a small penalizer. The optimizer's printout of failed attempts is swallowed; raises the
@@ -191,7 +192,8 @@ def fit_ltv_penalized(summary: pd.DataFrame, penalizers: Sequence[float] = (0.0,
         try:
             # The optimizer probes parameter values whose log is undefined; numpy's warnings about
             # that (and its printout of failed attempts) are part of the search, not of the result.
-            with contextlib.redirect_stdout(io.StringIO()), np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            quiet = np.errstate(invalid="ignore", divide="ignore", over="ignore")
+            with contextlib.redirect_stdout(io.StringIO()), quiet:
                 return ltv.fit_ltv(summary, penalizer=penalizer), float(penalizer)
         except ltv.LtvInputError:
             raise

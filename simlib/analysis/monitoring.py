@@ -59,8 +59,10 @@ def threshold_table(params: Params, lang: str = "zh") -> pd.DataFrame:
     for name, dimension, direction in TABLE4:
         value = limits[name]
         shown = f"≥{value:g}" if name == "messages_per_100_members_per_day" else f"≥{value:.0%}"
-        rows.append({"metric_key": name, label("dimension", lang): label(dimension, lang), label("kpi", lang): label(name, lang),
-                     label("health_threshold", lang): shown, label("direction", lang): label(direction, lang), "threshold": value})
+        rows.append({"metric_key": name, label("dimension", lang): label(dimension, lang),
+                     label("kpi", lang): label(name, lang),
+                     label("health_threshold", lang): shown, label("direction", lang): label(direction, lang),
+                     "threshold": value})
     return pd.DataFrame(rows)
 
 
@@ -90,7 +92,10 @@ def queue_extra(run: RunResult) -> dict[str, float]:
     answered = run.questions.dropna(subset=["response_minutes"])
     response = answered["response_minutes"].to_numpy(dtype=float)
     clock = (answered["asked_day"].to_numpy(dtype=float) % 1) * 1440
-    in_shift = response[(clock >= time_to_minutes(p.monitoring.shift_start)) & (clock < time_to_minutes(p.monitoring.shift_end))]
+    in_shift = response[
+        (clock >= time_to_minutes(p.monitoring.shift_start))
+        & (clock < time_to_minutes(p.monitoring.shift_end))
+    ]
     shift_minutes = p.monitoring.shift_hours * 60 * days * max(p.monitoring.admins, 1)
     return {
         "questions_per_day": asked / days,
@@ -101,7 +106,9 @@ def queue_extra(run: RunResult) -> dict[str, float]:
         "within_patience": 1 - complaints / asked if asked else math.nan,
         "complaints_per_100_members_month": 100 * complaints / member_months if member_months else math.nan,
         "exits_per_100_members_month": 100 * gone / member_months if member_months else math.nan,
-        "admin_utilization": float(run.counters.get("admin_busy_minutes", 0.0)) / shift_minutes if p.monitoring.admins else math.nan,
+        "admin_utilization": float(run.counters.get("admin_busy_minutes", 0.0)) / shift_minutes
+        if p.monitoring.admins
+        else math.nan,
     }
 
 
@@ -140,7 +147,8 @@ def health_table(summaries: pd.DataFrame, thresholds) -> pd.DataFrame:
         entry = mean_ci(values.tolist())
         means[name] = entry["mean"]
         known = values[~np.isnan(values)]
-        rows.append({"metric": name, "mean": entry["mean"], "low": entry["low"], "high": entry["high"], "threshold": limit,
+        rows.append({"metric": name, "mean": entry["mean"], "low": entry["low"], "high": entry["high"],
+                     "threshold": limit,
                      "pass_share": float(np.mean(known >= limit)) if known.size else math.nan,
                      "verdict": verdict(entry["low"], entry["high"], limit)})
     flags = metrics.health_flags(means, limits)
@@ -154,7 +162,8 @@ def summary_ci(summaries: pd.DataFrame, names: Iterable[str], **labels: Any) -> 
     rows = []
     for name in names:
         entry = mean_ci(summaries[name].astype(float).tolist())
-        rows.append({**labels, "metric": name, "mean": entry["mean"], "low": entry["low"], "high": entry["high"]})
+        rows.append({**labels, "metric": name, "mean": entry["mean"], "low": entry["low"],
+                     "high": entry["high"]})
     return pd.DataFrame(rows)
 
 
@@ -255,7 +264,8 @@ def analytic_admins_needed(questions_per_day: float, answer_minutes: float, para
 # --------------------------------------------------------------------------- staffing sweeps
 
 
-def size_admin_scenarios(sizes: Sequence[int], admins: Sequence[int], days: int, **extra: Any) -> dict[str, dict[str, Any]]:
+def size_admin_scenarios(sizes: Sequence[int], admins: Sequence[int], days: int,
+                         **extra: Any) -> dict[str, dict[str, Any]]:
     """Override dicts for a group-size × admins sweep. The group is held near its size by
     setting the cap to the initial size (arrivals only refill places of members who left)."""
     if not sizes or not admins:
@@ -265,12 +275,15 @@ def size_admin_scenarios(sizes: Sequence[int], admins: Sequence[int], days: int,
         if not 10 <= int(size) <= 500:
             raise MonitoringInputError(f"size={size!r}: expected 10…500 (WeChat's group limit)")
         for count in admins:
-            out[f"n{int(size)}_a{int(count)}"] = {"simulation.initial_members": int(size), "simulation.group_cap": int(size),
-                                                  "simulation.days": int(days), "monitoring.admins": int(count), **extra}
+            out[f"n{int(size)}_a{int(count)}"] = {"simulation.initial_members": int(size),
+                                                  "simulation.group_cap": int(size),
+                                                  "simulation.days": int(days),
+                                                  "monitoring.admins": int(count), **extra}
     return out
 
 
-def size_admin_grid(results: dict[str, Any], names: Sequence[str] = QUEUE_METRICS, **labels: Any) -> pd.DataFrame:
+def size_admin_grid(results: dict[str, Any], names: Sequence[str] = QUEUE_METRICS,
+                    **labels: Any) -> pd.DataFrame:
     """Tidy mean/low/high per (size, admins, metric) from a :func:`size_admin_scenarios` sweep."""
     frames = []
     for key, result in results.items():
@@ -290,7 +303,8 @@ def min_admins_meeting(grid: pd.DataFrame, target: float = 0.95, metric: str = "
         sure = group.loc[group["low"] >= target, "admins"]
         mean = group.loc[group["mean"] >= target, "admins"]
         keys = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(by, keys, strict=True)), "needed": float(sure.min()) if len(sure) else math.nan,
+        rows.append({**dict(zip(by, keys, strict=True)),
+                     "needed": float(sure.min()) if len(sure) else math.nan,
                      "needed_on_mean": float(mean.min()) if len(mean) else math.nan})
     return pd.DataFrame(rows)
 
@@ -310,19 +324,26 @@ def observed_dashboard(log: Any, thresholds) -> dict[str, Any]:
     """
     limits = thresholds if isinstance(thresholds, dict) else thresholds.model_dump()
     tables = {"members": log.members, "events": log.events, "posts": log.posts, "costs": log.costs}
-    out: dict[str, Any] = {"window": None, "kpis": {}, "daily": None, "alerts": pd.DataFrame(), "wecom_daily": None,
+    out: dict[str, Any] = {"window": None, "kpis": {}, "daily": None, "alerts": pd.DataFrame(),
+                           "wecom_daily": None,
                            "missing": []}
     has_events = len(log.events) > 0 and (log.events["event"] == "message").any()
     if has_events:
         start, end = metrics.window_of(tables)
         out["window"] = (start, end)
-        out["kpis"]["messages_per_100_members_per_day"] = metrics.messages_per_100_members_per_day(tables, start, end)
+        out["kpis"]["messages_per_100_members_per_day"] = metrics.messages_per_100_members_per_day(
+            tables, start, end
+        )
         out["kpis"]["revisit_7d_lower_bound"] = metrics.revisit_7d(tables, start, end, kinds=("message",))
         daily = metrics.dashboard_daily(tables, start, end)
-        daily["revisit_7d"] = np.nan  # with opens missing the weekly revisit is only a lower bound: no alerts on it
+        # with opens missing the weekly revisit is only a lower bound: no alerts on it
+        daily["revisit_7d"] = np.nan
         out["daily"] = daily
-        out["alerts"] = metrics.alert_days(daily, {"messages_per_100_members_per_day": limits["messages_per_100_members_per_day"]})
-        out["missing"] = ["revisit_7d (opens)", "share_rate (opens, shares)", "activity_conversion (activity joins)"]
+        out["alerts"] = metrics.alert_days(
+            daily, {"messages_per_100_members_per_day": limits["messages_per_100_members_per_day"]}
+        )
+        out["missing"] = ["revisit_7d (opens)", "share_rate (opens, shares)",
+                          "activity_conversion (activity joins)"]
     daily_stats = getattr(log, "daily", None)
     if daily_stats is not None and len(daily_stats):
         frame = daily_stats.copy()
@@ -340,5 +361,6 @@ def observed_dashboard(log: Any, thresholds) -> dict[str, Any]:
         out["alerts"] = pd.concat([a for a in (out["alerts"], wecom_alerts) if len(a)], ignore_index=True) \
             if len(out["alerts"]) or len(wecom_alerts) else wecom_alerts
         if not has_events:
-            out["missing"] = ["revisit_7d (per-member visits)", "share_rate (opens, shares)", "activity_conversion"]
+            out["missing"] = ["revisit_7d (per-member visits)", "share_rate (opens, shares)",
+                              "activity_conversion"]
     return out

@@ -127,10 +127,12 @@ def incident_summary(result: Any) -> pd.DataFrame:
     years = result.params.simulation.days / 365
     replications = range(result.replications)
     frame = result.incidents
-    index = pd.MultiIndex.from_product([replications, list(result.params.risk.types)], names=["replication", "type"])
+    index = pd.MultiIndex.from_product([replications, list(result.params.risk.types)],
+                                       names=["replication", "type"])
     if len(frame):
         grouped = frame.assign(type=frame["type"].astype(str), major=frame["major"].astype(bool)).groupby(
-            ["replication", "type"]).agg(incidents=("incident_id", "size"), major=("major", "sum"), exits=("exits", "sum"),
+            ["replication", "type"]).agg(incidents=("incident_id", "size"), major=("major", "sum"),
+                                         exits=("exits", "sum"),
                                          response_hours=("response_hours", "mean"))
     else:
         grouped = pd.DataFrame(columns=["incidents", "major", "exits", "response_hours"], index=index[:0])
@@ -149,17 +151,20 @@ def incident_metrics(result: Any, **labels: Any) -> pd.DataFrame:
     for kind, group in per.groupby("type", sort=False):
         for column in ("incidents_per_year", "major_per_year", "exits_per_year", "response_hours"):
             entry = mean_ci(group[column].astype(float).tolist())
-            rows.append({**labels, "type": kind, "metric": column, "mean": entry["mean"], "low": entry["low"], "high": entry["high"]})
+            rows.append({**labels, "type": kind, "metric": column, "mean": entry["mean"], "low": entry["low"],
+                         "high": entry["high"]})
     totals = per.groupby("replication")[["incidents_per_year", "major_per_year", "exits_per_year"]].sum()
     for column in totals.columns:
         entry = mean_ci(totals[column].tolist())
-        rows.append({**labels, "type": "total", "metric": column, "mean": entry["mean"], "low": entry["low"], "high": entry["high"]})
+        rows.append({**labels, "type": "total", "metric": column, "mean": entry["mean"], "low": entry["low"],
+                     "high": entry["high"]})
     return pd.DataFrame(rows)
 
 
 def per_replication_totals(result: Any) -> pd.DataFrame:
     """Incidents, major crises and incident exits per year, one row per replication."""
-    return incident_summary(result).groupby("replication")[["incidents_per_year", "major_per_year", "exits_per_year"]].sum()
+    return incident_summary(result).groupby("replication")[["incidents_per_year", "major_per_year",
+                                                            "exits_per_year"]].sum()
 
 
 def poisson_ci(count: int, exposure: float, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -188,11 +193,13 @@ def filter_outcomes(filter: SensitiveWordFilter, labelled: pd.DataFrame) -> pd.D
     out["terms"] = flags["terms"].to_numpy()
     actual = out["label"].astype(int).to_numpy() == 1
     flagged = out["flagged"].to_numpy()
-    out["outcome"] = np.select([actual & flagged, ~actual & flagged, actual & ~flagged], ["TP", "FP", "FN"], "TN")
+    out["outcome"] = np.select([actual & flagged, ~actual & flagged, actual & ~flagged], ["TP", "FP", "FN"],
+                               "TN")
     return out
 
 
-def extend_lexicon(filter: SensitiveWordFilter, additions: Mapping[str, Sequence[str]]) -> SensitiveWordFilter:
+def extend_lexicon(filter: SensitiveWordFilter,
+                   additions: Mapping[str, Sequence[str]]) -> SensitiveWordFilter:
     """A new filter with ``additions`` ({category: [terms]}) appended to the lexicon."""
     lexicon = {category: list(terms) for category, terms in filter.lexicon.items()}
     for category, terms in additions.items():

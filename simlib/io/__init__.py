@@ -99,7 +99,10 @@ def load_many(
     formats = list(formats) if formats is not None else [None] * len(paths)
     if len(formats) != len(paths):
         raise LoadError(f"{len(formats)} formats for {len(paths)} files; expected one per file (or None)")
-    logs = [load(p, f, key=key, keep_text=keep_text, group_id=group_id) for p, f in zip(paths, formats, strict=True)]
+    logs = [
+        load(p, f, key=key, keep_text=keep_text, group_id=group_id)
+        for p, f in zip(paths, formats, strict=True)
+    ]
     if len(logs) == 1:
         return logs[0]
     return combine(logs)
@@ -148,7 +151,8 @@ def combine(logs: Sequence[LoadedLog]) -> LoadedLog:
 
 
 def _merge_members(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    table = pd.concat([t for t in tables if len(t)], ignore_index=True) if any(len(t) for t in tables) else None
+    non_empty = [t for t in tables if len(t)]
+    table = pd.concat(non_empty, ignore_index=True) if non_empty else None
     if table is None:
         return schema.empty_table("members")
     table = table.sort_values("join_ts", kind="stable")

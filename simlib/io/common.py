@@ -235,7 +235,9 @@ def parse_local_time(path, line, column: str, value: str) -> pd.Timestamp:
         except ValueError:
             continue
         return pd.Timestamp(moment).tz_localize(schema.TZ)
-    raise bad_value(path, line, column, value, "a time like '2024-03-01 20:15:00' (Asia/Shanghai) or epoch seconds")
+    raise bad_value(
+        path, line, column, value, "a time like '2024-03-01 20:15:00' (Asia/Shanghai) or epoch seconds"
+    )
 
 
 def parse_int(path, line, column: str, value: str) -> int:
@@ -317,7 +319,11 @@ def finish(
     groups = sorted(
         set(events["group_id"].dropna().astype(str))
         | set(members["group_id"].dropna().astype(str))
-        | (set(daily["group_id"].dropna().astype(str)) if daily is not None and "group_id" in daily else set())
+        | (
+            set(daily["group_id"].dropna().astype(str))
+            if daily is not None and "group_id" in daily
+            else set()
+        )
     )
     return LoadedLog(
         members=members,

@@ -37,13 +37,19 @@ from simlib import schema
 from simlib.io.wechat import PYWXDUMP_COLUMNS, V1_COLUMNS, V2_COLUMNS
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程")
-GIVEN = ["小美", "晓雯", "子涵", "浩然", "梓萱", "一诺", "欣怡", "宇轩", "思远", "雨桐", "佳怡", "俊杰", "婷婷",
-         "文博", "嘉怡", "明轩", "诗涵", "志强", "丽娟", "建国", "秀英", "海燕", "春梅", "立新", "静怡", "伟"]
-STYLES = ["{s}{g}", "{g}", "{s}{g}", "{g}妈妈", "{s}姐", "{g}🌸", "🍀{g}", "{s}{g}😊", "阿{g}", "{g}～", "{s}老师",
-          "{g}的小店", "Momo{g}", "{g}🐱"]
-PHRASES = ["大家早上好！", "这个怎么买呀？", "收到，谢谢群主", "今天的活动几点开始？", "已下单～", "好用！回购了",
-           "[强][强]", "有没有优惠券", "打卡第3天", "请问发货了吗", "哈哈哈哈", "明天见", "👍👍", "同问",
-           "链接发一下", "刚看到，还来得及吗"]
+GIVEN = [
+    "小美", "晓雯", "子涵", "浩然", "梓萱", "一诺", "欣怡", "宇轩", "思远", "雨桐", "佳怡", "俊杰", "婷婷",
+    "文博", "嘉怡", "明轩", "诗涵", "志强", "丽娟", "建国", "秀英", "海燕", "春梅", "立新", "静怡", "伟",
+]
+STYLES = [
+    "{s}{g}", "{g}", "{s}{g}", "{g}妈妈", "{s}姐", "{g}🌸", "🍀{g}", "{s}{g}😊", "阿{g}", "{g}～", "{s}老师",
+    "{g}的小店", "Momo{g}", "{g}🐱",
+]
+PHRASES = [
+    "大家早上好！", "这个怎么买呀？", "收到，谢谢群主", "今天的活动几点开始？", "已下单～", "好用！回购了",
+    "[强][强]", "有没有优惠券", "打卡第3天", "请问发货了吗", "哈哈哈哈", "明天见", "👍👍", "同问",
+    "链接发一下", "刚看到，还来得及吗",
+]
 
 # msg_kind → (Type, SubType) for WeChatMsg v1, and the Chinese type names.
 KIND_CODES = {
@@ -53,14 +59,20 @@ KIND_CODES = {
     "live": (49, 63), "announcement": (49, 87), "transfer": (49, 2000), "red_packet": (49, 2001),
     "pat": (10000, 4),
 }
-V2_NAMES = {"text": "文本", "image": "图片", "voice": "语音", "video": "视频", "sticker": "表情包", "link": "链接",
-            "file": "文件", "mini_program": "小程序", "quote": "引用", "forward": "合并转发的聊天记录",
-            "transfer": "转账", "red_packet": "红包", "pat": "拍一拍", "location": "位置", "card": "名片",
-            "call": "语音通话", "announcement": "群公告", "solitaire": "接龙", "live": "视频号直播或直播回放等"}
-PYWXDUMP_NAMES = {**V2_NAMES, "sticker": "动画表情", "link": "卡片式链接", "mini_program": "分享的小程序",
-                  "quote": "带有引用的文本消息", "transfer": "转账消息"}
-MEDIA_TEXT = {"image": "[图片]", "voice": "[语音]", "video": "[视频]", "sticker": "[动画表情]", "file": "[文件]",
-              "link": "[链接]", "mini_program": "[小程序]", "transfer": "[转账]", "red_packet": "[红包]"}
+V2_NAMES = {
+    "text": "文本", "image": "图片", "voice": "语音", "video": "视频", "sticker": "表情包", "link": "链接",
+    "file": "文件", "mini_program": "小程序", "quote": "引用", "forward": "合并转发的聊天记录",
+    "transfer": "转账", "red_packet": "红包", "pat": "拍一拍", "location": "位置", "card": "名片",
+    "call": "语音通话", "announcement": "群公告", "solitaire": "接龙", "live": "视频号直播或直播回放等",
+}
+PYWXDUMP_NAMES = {
+    **V2_NAMES, "sticker": "动画表情", "link": "卡片式链接", "mini_program": "分享的小程序",
+    "quote": "带有引用的文本消息", "transfer": "转账消息",
+}
+MEDIA_TEXT = {
+    "image": "[图片]", "voice": "[语音]", "video": "[视频]", "sticker": "[动画表情]", "file": "[文件]",
+    "link": "[链接]", "mini_program": "[小程序]", "transfer": "[转账]", "red_packet": "[红包]",
+}
 CHAT_EVENTS = ("message", "join", "leave", "removed", "recall")
 
 
@@ -192,13 +204,14 @@ def export_wechatmsg_v1(events: pd.DataFrame, path, *, bom: bool = True) -> Path
             code, sub = KIND_CODES[kind]
             member = str(row["member_id"])
             if kind == "pat":  # a 10000 system line naming the patter, no sender columns
-                rows.append([position, talker, code, sub, 0, epoch, 4, _message_text(row, kind, position, people),
-                             local, "", "", ""])
+                text = _message_text(row, kind, position, people)
+                rows.append([position, talker, code, sub, 0, epoch, 4, text, local, "", "", ""])
                 continue
             rows.append([position, talker, code, sub, 0, epoch, 3, _message_text(row, kind, position), local,
                          "", people.nickname(member), fake_wxid(member)])
         else:
-            rows.append([position, talker, 10000, 0, 0, epoch, 4, system_line(row, people), local, "", "", ""])
+            text = system_line(row, people)
+            rows.append([position, talker, 10000, 0, 0, epoch, 4, text, local, "", "", ""])
     return _write_atomic(path, _csv_text(V1_COLUMNS, rows), bom=bom)
 
 
@@ -215,7 +228,8 @@ def export_wechatmsg_v2(events: pd.DataFrame, path, *, bom: bool = True) -> Path
         if row["event"] == "message":
             kind = _kind(row)
             member = str(row["member_id"])
-            rows.append([position, V2_NAMES[kind], fake_wxid(member), local, _message_text(row, kind, position, people),
+            text = _message_text(row, kind, position, people)
+            rows.append([position, V2_NAMES[kind], fake_wxid(member), local, text,
                          "", people.nickname(member), ""])
         else:
             rows.append([position, "系统消息", "", local, system_line(row, people), "", "", ""])
@@ -244,7 +258,9 @@ def _current_members(members: pd.DataFrame, events: pd.DataFrame) -> pd.DataFram
     still = members[members["left_ts"].isna()].copy()
     joins = events[events["event"].astype(str) == "join"].sort_values("ts")
     inviters = joins.drop_duplicates(["member_id", "group_id"]).set_index(["member_id", "group_id"])["ref_id"]
-    still["inviter"] = [inviters.get((m, g)) for m, g in zip(still["member_id"], still["group_id"], strict=True)]
+    still["inviter"] = [
+        inviters.get((m, g)) for m, g in zip(still["member_id"], still["group_id"], strict=True)
+    ]
     still["join_ts"] = _seconds(still["join_ts"])
     return still.sort_values("join_ts", kind="stable")
 
@@ -304,8 +320,9 @@ def export_callbacks(events: pd.DataFrame, path, *, fmt: str = "xml") -> Path:
     for row in changes.to_dict("records"):
         event = str(row["event"])
         item = {
-            "ToUserName": "ww0123456789abcdef", "FromUserName": "sys", "CreateTime": int(row["ts"].timestamp()),
-            "MsgType": "event", "Event": "change_external_chat", "ChatId": fake_chat_id(str(row["group_id"])),
+            "ToUserName": "ww0123456789abcdef", "FromUserName": "sys",
+            "CreateTime": int(row["ts"].timestamp()), "MsgType": "event", "Event": "change_external_chat",
+            "ChatId": fake_chat_id(str(row["group_id"])),
             "ChangeType": "update", "UpdateDetail": "add_member" if event == "join" else "del_member",
         }
         if event == "join":

@@ -66,7 +66,9 @@ def parse_amount(path, line, column: str, value: str) -> float:
     except ValueError:
         raise bad_value(path, line, column, value, "a number of yuan such as 39.90") from None
     if not math.isfinite(amount) or amount < 0:
-        raise bad_value(path, line, column, value, "a non-negative amount of yuan (refunds belong in a separate file)")
+        raise bad_value(
+            path, line, column, value, "a non-negative amount of yuan (refunds belong in a separate file)"
+        )
     return amount
 
 
@@ -101,7 +103,9 @@ def load_orders(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id=No
             "ref_id": pseudonyms.order(order) if order else None, "amount": amount, "msg_kind": None,
             "channel": None, **({"text": None} if keep_text else {}),
         })
-    log = finish(records, keep_text=keep_text, skips=skips, source_format="orders", encoding=encoding, path=path)
+    log = finish(
+        records, keep_text=keep_text, skips=skips, source_format="orders", encoding=encoding, path=path
+    )
     # Buyers are not necessarily group members: orders add no rows to the members table.
     log.members = log.members.iloc[0:0]
     return log

@@ -39,7 +39,9 @@ V1_COLUMNS = [
     "Status", "StrContent", "StrTime", "Remark", "NickName", "Sender",
 ]
 V2_COLUMNS = ["消息ID", "类型", "发送人", "时间", "内容", "备注", "昵称", "更多信息"]
-PYWXDUMP_COLUMNS = ["id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "src", "CreateTime"]
+PYWXDUMP_COLUMNS = [
+    "id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "src", "CreateTime",
+]
 
 SELF = "__self__"  # raw id standing for the account that made the export ("你", "我")
 SYSTEM = "system"
@@ -245,7 +247,9 @@ def load_wechatmsg_v1(path, pseudonyms: Pseudonymizer, *, keep_text=False, group
     skips = Skips(path)
     builder = _Builder(path, pseudonyms, keep_text, skips)
     rows = list(csv_records(path, text, V1_COLUMNS))
-    self_id = next((r["Sender"] for _, r in rows if r["IsSender"].strip() == "1" and r["Sender"].strip()), SELF)
+    self_id = next(
+        (r["Sender"] for _, r in rows if r["IsSender"].strip() == "1" and r["Sender"].strip()), SELF
+    )
     builder.name_to_id[SELF] = self_id
     for _, row in rows:
         if row["IsSender"].strip() != "1":

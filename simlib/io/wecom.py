@@ -70,7 +70,11 @@ def _require(path, obj: dict, key: str, key_path: str, expected: str):
 
 
 def _int(path, value, key_path: str, *, minimum: int | None = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().lstrip("-").isdigit():
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, str))
+        or not str(value).strip().lstrip("-").isdigit()
+    ):
         raise LoadError(f"key {key_path} has value {value!r}; expected an integer", path=path)
     number = int(value)
     if minimum is not None and number < minimum:
@@ -82,8 +86,10 @@ def _epoch(path, value, key_path: str) -> pd.Timestamp:
     try:
         return parse_epoch(path, None, key_path, value)
     except LoadError:
-        raise LoadError(f"key {key_path} has value {value!r}; expected Unix epoch seconds between 2000 and 2100",
-                        path=path) from None
+        raise LoadError(
+            f"key {key_path} has value {value!r}; expected Unix epoch seconds between 2000 and 2100",
+            path=path,
+        ) from None
 
 
 # ---------------------------------------------------------------- groupchat/get
@@ -110,17 +116,22 @@ def load_groupchat_get(path, pseudonyms: Pseudonymizer, *, keep_text=False, grou
             where = f"{key}.member_list[{position}]"
             userid = _require(path, member, "userid", where, "the member's userid")
             if not isinstance(userid, str) or not userid.strip():
-                raise LoadError(f"key {where}.userid has value {userid!r}; expected a non-empty string", path=path)
+                raise LoadError(
+                    f"key {where}.userid has value {userid!r}; expected a non-empty string", path=path
+                )
             if userid in seen:
                 skips.add(position + 1, f"{where}: duplicate member entry")
                 continue
             seen.add(userid)
-            ts = _epoch(path, _require(path, member, "join_time", where, "epoch seconds"), f"{where}.join_time")
-            scene = _int(path, _require(path, member, "join_scene", where, "1, 2 or 3"), f"{where}.join_scene")
+            join_time = _require(path, member, "join_time", where, "epoch seconds")
+            ts = _epoch(path, join_time, f"{where}.join_time")
+            join_scene = _require(path, member, "join_scene", where, "1, 2 or 3")
+            scene = _int(path, join_scene, f"{where}.join_scene")
             if scene not in API_JOIN_SCENES:
                 skips.add(position + 1, f"{where}: unknown join_scene {scene} (expected 1, 2 or 3)")
                 continue
-            inviter = (member.get("invitor") or {}).get("userid") if isinstance(member.get("invitor"), dict) else None
+            invitor = member.get("invitor")  # sic: the API's spelling
+            inviter = invitor.get("userid") if isinstance(invitor, dict) else None
             channel = API_JOIN_SCENES[scene]
             records.append({
                 "ts": ts, "group_id": group, "member_id": pseudonyms.member(userid), "event": "join",
@@ -190,7 +201,8 @@ def load_callbacks(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id
         if kind != "change_external_chat":
             skips.add(number, f"{where}: not a change_external_chat event")
             continue
-        if callback.get("ChangeType") != "update" or callback.get("UpdateDetail") not in ("add_member", "del_member"):
+        detail = callback.get("UpdateDetail")
+        if callback.get("ChangeType") != "update" or detail not in ("add_member", "del_member"):
             skips.add(number, f"{where}: not a member change (ChangeType/UpdateDetail)")
             continue
         chat_id = callback.get("ChatId")
@@ -246,7 +258,8 @@ def load_statistic(path, pseudonyms: Pseudonymizer, *, keep_text=False, group_id
     seen: dict[int, int] = {}
     for index, item in enumerate(items):
         where = f"items[{index}]"
-        stamp = _int(path, _require(path, item, "stat_time", where, "epoch seconds of the day"), f"{where}.stat_time")
+        stat_time = _require(path, item, "stat_time", where, "epoch seconds of the day")
+        stamp = _int(path, stat_time, f"{where}.stat_time")
         if stamp in seen:
             skips.add(index + 1, f"{where}: duplicate stat_time of items[{seen[stamp]}]")
             continue

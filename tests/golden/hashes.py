@@ -34,8 +34,10 @@ def frame_hash(frame: pd.DataFrame) -> str:
 
 
 def kpi_hash(values: dict) -> str:
-    clean = {key: (repr(float(value)) if isinstance(value, (int, float, np.floating, np.integer)) else repr(value))
-             for key, value in sorted(values.items())}
+    clean = {
+        key: (repr(float(value)) if isinstance(value, (int, float, np.floating, np.integer)) else repr(value))
+        for key, value in sorted(values.items())
+    }
     return hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()[:20]
 
 

@@ -1,0 +1,269 @@
+"""The report's HTML: tables and sections built from the report's tables, every user-supplied
+string escaped (:func:`simlib.report_safety.html_text`) before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simlib.batch_folder import RUN_HTML
+from simlib.report.collect import DEFAULT_BASELINE, BatchResults
+from simlib.report.tables import KPIS, format_interval, format_number, relative_href, run_seconds, run_status
+from simlib.report.text import column_name, label, text
+from simlib.report_safety import html_text
+
+#: KPIs where a decrease is an improvement (for colouring differences).
+LOWER_IS_BETTER = frozenset({"cost", "exits"})
+
+PASS_STYLE = "background-color:#d9f2d9;color:#14532d"
+FAIL_STYLE = "background-color:#f8d7da;color:#7f1d1d"
+_TABLE_STYLE = "border-collapse:collapse;font-size:13px;margin:6px 0"
+_CELL_STYLE = "border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top"
+
+
+def render_html_table(
+    frame: pd.DataFrame,
+    styles: pd.DataFrame | None = None,
+    caption: str | None = None,
+    links: Mapping[str, str] | None = None,
+) -> str:
+    """An HTML table of ``frame``; headers, cells, caption and styles are all escaped.
+
+    ``styles`` (same shape and columns) holds inline CSS per cell. ``links`` names columns whose
+    cells are hrefs: ``{column: text column}`` renders ``<a href=cell>text</a>``.
+    """
+    links = dict(links or {})
+    hidden = set(links.values())
+    columns = [c for c in frame.columns if c not in hidden]
+    parts = [f'<table style="{_TABLE_STYLE}">']
+    if caption:
+        parts.append(f'<caption style="text-align:left;font-weight:bold">{html_text(caption)}</caption>')
+    parts.append("<thead><tr>")
+    parts += [f'<th style="{_CELL_STYLE};background:#f3f4f6">{html_text(c)}</th>' for c in columns]
+    parts.append("</tr></thead><tbody>")
+    for position in range(len(frame)):
+        parts.append("<tr>")
+        for column in columns:
+            value = frame[column].iloc[position]
+            style = _CELL_STYLE
+            if styles is not None and column in styles.columns and styles[column].iloc[position]:
+                style = f"{style};{styles[column].iloc[position]}"
+            if column in links:
+                content = f'<a href="{html_text(value)}">{html_text(frame[links[column]].iloc[position])}</a>'
+            else:
+                content = html_text(_cell_text(value))
+            parts.append(f'<td style="{html_text(style)}">{content}</td>')
+        parts.append("</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "–" if not math.isfinite(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _with_headers(frame: pd.DataFrame, headers: Mapping[str, str], lang: str) -> pd.DataFrame:
+    """``frame`` with its columns renamed to the report's headers (``{column: header key}``)."""
+    return frame.rename(columns={name: column_name(key, lang) for name, key in headers.items()})
+
+
+def heading(key: str, lang: str = "zh", level: int = 2) -> str:
+    return f"<h{level}>{text(key, lang)}</h{level}>"
+
+
+def intro_html(batch: BatchResults, lang: str = "zh", baseline: str = DEFAULT_BASELINE) -> str:
+    """Title and introduction (or a notice that the batch folder is missing)."""
+    parts = [f"<h1>{text('title', lang)}</h1>"]
+    if not batch.found:
+        parts.append(f"<p>{text('missing_batch', lang, batch=batch.batch_dir.name)}</p>")
+        return "".join(parts)
+    intro = text('intro', lang, batch=batch.batch_dir.name, n_scenarios=len(batch.kpis), baseline=baseline)
+    parts.append(f"<p>{intro}</p>")
+    return "".join(parts)
+
+
+def status_html(batch: BatchResults, lang: str = "zh") -> str:
+    """Run counts, the failed runs with their errors, and reading problems."""
+    counts, failed = run_status(batch)
+    total = sum(counts.values())
+    shown = {status: count for status, count in counts.items() if count or status in ("ok", "failed")}
+    parts_text = ", ".join(f"{status} {count}" for status, count in shown.items())
+    seconds = run_seconds(batch)
+    summary = text("status_summary", lang, total=total, parts=parts_text, seconds=f"{seconds:,.1f}")
+    out = [heading("status_head", lang), f"<p>{summary}</p>"]
+    out.append(f"<h3>{text('failed_head', lang)}</h3>")
+    if failed.empty:
+        out.append(f"<p>{text('no_failed', lang)}</p>")
+    else:
+        failed = failed.assign(scenario=[batch.display_name(name) for name in failed["scenario"]])
+        headers = {"notebook": "notebook", "scenario": "scenario", "status": "run_status",
+                   "duration_s": "duration", "error": "error"}
+        out.append(render_html_table(_with_headers(failed, headers, lang)))
+    out.append(f"<h3>{text('problems_head', lang)}</h3>")
+    if not batch.problems:
+        out.append(f"<p>{text('no_problems', lang)}</p>")
+    else:
+        frame = pd.DataFrame([{"where": p.where, "problem": p.message} for p in batch.problems])
+        out.append(render_html_table(_with_headers(frame, {"where": "where", "problem": "problem"}, lang)))
+    return "".join(out)
+
+
+def _threshold_text(kpi: str, bound: float) -> str:
+    return f"≥ {format_number(bound, kpi)}"
+
+
+def headline_display(
+    headline: pd.DataFrame, flags: pd.DataFrame, lang: str = "zh"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Wide display table (scenarios × KPIs, "mean [low, high]") and its cell styles."""
+    kpis = list(dict.fromkeys(headline["kpi"]))
+    scenarios = list(dict.fromkeys(headline["scenario"]))
+    bounds = dict(zip(flags["kpi"], flags["threshold"], strict=False))
+    header = {}
+    for kpi in kpis:
+        name = label(kpi, lang)
+        if kpi in bounds:
+            name = f"{name} ({column_name('threshold', lang)} {_threshold_text(kpi, bounds[kpi])})"
+        header[kpi] = name
+    flag_of = {(r.scenario, r.kpi): r for r in flags.itertuples(index=False)}
+    first = headline.drop_duplicates("scenario").set_index("scenario")
+    body, styles = [], []
+    for scenario in scenarios:
+        row = {column_name("scenario", lang): first.loc[scenario, "scenario_label"]}
+        style = {column_name("scenario", lang): ""}
+        description = first.loc[scenario, "description"]
+        row[column_name("description", lang)] = description if isinstance(description, str) else ""
+        style[column_name("description", lang)] = ""
+        for kpi in kpis:
+            match = headline[(headline["scenario"] == scenario) & (headline["kpi"] == kpi)]
+            column = header[kpi]
+            if match.empty:
+                row[column], style[column] = "–", ""
+                continue
+            entry = match.iloc[0]
+            cell = format_interval(entry["mean"], entry["low"], entry["high"], kpi, entry["unit"])
+            flag = flag_of.get((scenario, kpi))
+            if flag is not None:
+                style[column] = PASS_STYLE if flag.passed else FAIL_STYLE
+                if not flag.certain:
+                    cell += " *"
+            else:
+                style[column] = ""
+            row[column] = cell
+        body.append(row)
+        styles.append(style)
+    return pd.DataFrame(body), pd.DataFrame(styles)
+
+
+
+
+def headline_html(
+    headline: pd.DataFrame, flags: pd.DataFrame, lang: str = "zh", threshold_source: str = ""
+) -> str:
+    """The headline section: scenarios × KPIs with health colours."""
+    out = [heading("headline_head", lang)]
+    if headline.empty:
+        out.append(f"<p>{text('no_kpis', lang)}</p>")
+        return "".join(out)
+    out.append(f"<p>{text('headline_note', lang, source=threshold_source)}</p>")
+    display, styles = headline_display(headline, flags, lang)
+    out.append(render_html_table(display, styles))
+    return "".join(out)
+
+
+def differences_display(
+    batch: BatchResults, differences: pd.DataFrame, lang: str = "zh"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Wide display of :func:`paired_differences`: scenarios × KPIs, "diff [low, high]", and styles.
+
+    A significant difference is green when it is an improvement (higher, or lower for
+    :data:`LOWER_IS_BETTER` KPIs) and red when it is a deterioration; † marks a Welch interval.
+    """
+    kpis = list(dict.fromkeys(differences["kpi"]))
+    scenario_column = column_name("scenario", lang)
+    rows, styles = [], []
+    for scenario in dict.fromkeys(differences["scenario"]):
+        part = differences[differences["scenario"] == scenario].set_index("kpi")
+        row, style = {scenario_column: batch.display_name(scenario)}, {scenario_column: ""}
+        for kpi in kpis:
+            column = label(kpi, lang)
+            if kpi not in part.index:
+                row[column], style[column] = "–", ""
+                continue
+            entry = part.loc[kpi]
+            unit = batch.kpis[scenario][kpi]["unit"]
+            cell = format_diff(entry["mean_diff"], entry["low"], entry["high"], kpi, unit)
+            if entry["method"] == "welch":
+                cell += " †"
+            row[column] = cell
+            better = entry["mean_diff"] < 0 if kpi in LOWER_IS_BETTER else entry["mean_diff"] > 0
+            style[column] = (PASS_STYLE if better else FAIL_STYLE) if entry["excludes_zero"] else ""
+        rows.append(row)
+        styles.append(style)
+    return pd.DataFrame(rows), pd.DataFrame(styles)
+
+
+def differences_html(
+    batch: BatchResults, differences: pd.DataFrame, lang: str = "zh", baseline: str = DEFAULT_BASELINE
+) -> str:
+    """The paired-differences section (one row per scenario, one column per KPI)."""
+    out = [heading("diff_head", lang)]
+    if baseline not in batch.kpis:
+        out.append(f"<p>{text('no_baseline', lang, baseline=baseline)}</p>")
+        return "".join(out)
+    out.append(f"<p>{text('diff_note', lang, baseline=batch.display_name(baseline))}</p>")
+    if differences.empty:
+        return "".join(out)
+    welch = differences[differences["method"] == "welch"]
+    if not welch.empty:
+        notes = sorted(set(welch["note"]))
+        out.append(f"<p><b>{text('welch_used', lang, n=len(welch), why='; '.join(notes))}</b></p>")
+    display, styles = differences_display(batch, differences, lang)
+    out.append(render_html_table(display, styles))
+    return "".join(out)
+
+
+def format_diff(mean: float, low: float, high: float, kpi: str, unit: str) -> str:
+    def signed(value: float) -> str:
+        formatted = format_number(value, kpi, unit)
+        if KPIS.get(kpi) == "share" and math.isfinite(value):
+            formatted = formatted.replace("%", " pp")
+        return ("+" + formatted) if math.isfinite(value) and value > 0 else formatted
+
+    if not math.isfinite(low):
+        return signed(mean)
+    return f"{signed(mean)} [{signed(low)}, {signed(high)}]"
+
+
+
+
+def frontier_note_html(batch: BatchResults, front: Sequence[str], lang: str = "zh") -> str:
+    names = ", ".join(batch.display_name(name) for name in front) or "–"
+    return f"<p>{text('frontier_note', lang, names=names)}</p>"
+
+
+def links_html(links: pd.DataFrame, lang: str = "zh") -> str:
+    """Links to every executed notebook (hrefs and texts escaped)."""
+    out = [heading("links_head", lang)]
+    if links.empty:
+        out.append(f"<p>{text('no_links', lang)}</p>")
+        return "".join(out)
+    frame = _with_headers(links.assign(text=RUN_HTML), {"notebook": "notebook", "scenario": "scenario",
+                                                         "href": "link"}, lang)
+    out.append(render_html_table(frame, links={column_name("link", lang): "text"}))
+    return "".join(out)
+
+
+def csv_link_html(csv_path: Path, html_dir: Path, lang: str = "zh") -> str:
+    """The sentence linking the exported headline CSV."""
+    href = relative_href(csv_path, html_dir)
+    return f"<p>{text('csv_note', lang, href=href, name=csv_path.name)}</p>"

@@ -3,6 +3,7 @@
 Every event acts on all the members it touches in one vectorized step (see DESIGN.md: a
 Python process per member per day is far too slow). Rows are never deleted: a member who
 leaves keeps their row with ``present`` False, so member indices stay valid for the log.
+Each member belongs to one group of the community (``group``, 0 for the first group) for good.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ CHANNEL_CODES = {name: code for code, name in enumerate(CHANNELS)}
 
 _FLOAT_COLUMNS = (
     "engagement", "open_z", "active_hour", "price_sensitivity", "ad_tolerance", "bot_tolerance",
-    "share_propensity", "channel_exit_multiplier", "static_exit_hazard", "interest", "novelty", "boost_factor",
-    "revenue",
+    "share_propensity", "channel_exit_multiplier", "static_exit_hazard", "interest", "novelty",
+    "boost_factor", "revenue",
 )
-_INT_COLUMNS = ("join_day", "left_day", "boost_until", "messages_total", "last_interaction_day",
+_INT_COLUMNS = ("group", "join_day", "left_day", "boost_until", "messages_total", "last_interaction_day",
                 "today_interactions", "today_purchases", "purchases_total", "member_since_day",
-                "interactions_window", "purchases_window")
+                "interactions_window", "purchases_window", "complaint_until")
 _BOOL_COLUMNS = ("present", "overlap", "subscriber")
 
 
@@ -30,9 +31,10 @@ class Members:
 
     _BLOCK = 256  # members' traits drawn ahead at a time
 
-    def __init__(self, capacity: int, active_window: int, loyal_window: int):
+    def __init__(self, capacity: int, active_window: int, loyal_window: int, max_groups: int = 1):
         self.count = 0
         self.present_total = 0
+        self.present_by_group = np.zeros(max_groups, dtype=np.int64)  # members in each group now
         self._present_rows: np.ndarray | None = None
         self._drawn = 0  # rows whose random traits are drawn (see _draw_traits)
         self._lookup: dict[str, np.ndarray] | None = None
@@ -93,22 +95,32 @@ class Members:
         self.overlap[block] = rng.random(size) < params.cross_platform.platform_overlap
         # The part of the daily exit hazard fixed at joining, before the channel's factor: base ×
         # aversion to automation (members who dislike bots leave more when automation is high).
-        aversion = 1 + automation.aversion_increase * automation.level * (1 - self.bot_tolerance[block]) / (1 - traits.bot_tolerance.mean)
+        dislike = (1 - self.bot_tolerance[block]) / (1 - traits.bot_tolerance.mean)
+        aversion = 1 + automation.aversion_increase * automation.level * dislike
         self.static_exit_hazard[block] = traits.base_exit_hazard * aversion
 
-    def add(self, count: int, *, day: int, channel: np.ndarray, params, rng: np.random.Generator) -> np.ndarray:
-        """Add ``count`` new members who join on ``day`` through ``channel`` (codes); return their indices."""
+    def add(self, count: int, *, day: int, channel: np.ndarray, params, rng: np.random.Generator,
+            group: int | np.ndarray = 0) -> np.ndarray:
+        """Add ``count`` new members who join ``group`` (one for all, or one each) on ``day``
+        through ``channel`` (codes); return their indices."""
         if count <= 0:
             return np.empty(0, dtype=np.int64)
         self._draw_traits(self.count + count, params, rng)
         start = self.count
         self.count += count
+        self.group[start:self.count] = group
+        self.complaint_until[start:self.count] = -1  # no complaint in force
+        if isinstance(group, np.ndarray):
+            self.present_by_group += np.bincount(group, minlength=self.present_by_group.size)
+        else:
+            self.present_by_group[group] += count
         lookup = self._channel_lookup(params)
         kernels.init_members(
-            start, channel, day, params.members.novelty_boost, lookup["engagement"], lookup["price_sensitivity_shift"],
-            lookup["exit_hazard_multiplier"], self.engagement, self.price_sensitivity, self.channel_exit_multiplier,
-            self.static_exit_hazard, self.channel, self.join_day, self.member_since_day, self.left_day, self.present,
-            self.interest, self.novelty, self.boost_factor, self.boost_until, self.last_interaction_day, self.tier)
+            start, channel, day, params.members.novelty_boost, lookup["engagement"],
+            lookup["price_sensitivity_shift"], lookup["exit_hazard_multiplier"], self.engagement,
+            self.price_sensitivity, self.channel_exit_multiplier, self.static_exit_hazard, self.channel,
+            self.join_day, self.member_since_day, self.left_day, self.present, self.interest, self.novelty,
+            self.boost_factor, self.boost_until, self.last_interaction_day, self.tier)
         self.present_total += count
         self._present_rows = None
         return np.arange(start, start + count)
@@ -118,7 +130,7 @@ class Members:
         if self._lookup is None:
             specs = [params.arrivals.channels.get(name) for name in CHANNELS]
             self._lookup = {
-                attribute: np.array([getattr(spec, attribute) if spec is not None else np.nan for spec in specs])
+                attribute: np.array([np.nan if spec is None else getattr(spec, attribute) for spec in specs])
                 for attribute in ("engagement", "price_sensitivity_shift", "exit_hazard_multiplier")
             }
         return self._lookup
@@ -130,6 +142,10 @@ class Members:
         self.left_day[rows] = day
         self.subscriber[rows] = False
         self.present_total -= len(rows)
+        if rows.size == 1:
+            self.present_by_group[self.group[rows[0]]] -= 1
+        elif rows.size:
+            self.present_by_group -= np.bincount(self.group[rows], minlength=self.present_by_group.size)
         self._present_rows = None
 
     def set_boost(self, rows: np.ndarray, boost: float, until_day: int) -> None:
@@ -137,12 +153,14 @@ class Members:
         self.boost_factor[rows] = 1 + boost
         self.boost_until[rows] = until_day
 
-    def end_of_day(self, day: int, novelty_decay: float, interest_floor: float, interest_drift: float) -> None:
+    def end_of_day(self, day: int, novelty_decay: float, interest_floor: float,
+                   interest_drift: float) -> None:
         """The night after ``day``: interest relaxes toward its floor (by the factor
         ``interest_drift``), newcomers' novelty fades, boosts that ran until ``day`` end, and
         today's interaction and purchase counts start again from zero."""
-        kernels.overnight(day, self.count, self.interest, interest_floor, interest_drift, self.novelty, novelty_decay,
-                          self.boost_factor, self.boost_until, self.today_interactions, self.today_purchases)
+        kernels.overnight(day, self.count, self.interest, interest_floor, interest_drift, self.novelty,
+                          novelty_decay, self.boost_factor, self.boost_until, self.today_interactions,
+                          self.today_purchases)
 
     def interest_multiplier(self, rows: np.ndarray) -> np.ndarray:
         """Interest × novelty × temporary boost of the given members today."""

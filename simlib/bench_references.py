@@ -34,10 +34,11 @@ def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[
 
     Each member draws the day's interactions (Poisson at its own rate), updates its running
     7-day and 90-day windows, is classified with :func:`simlib.tiering.classify` on 1-element
-    arrays (the same rules), drifts its interest and draws its exit; a leaver's seat is taken
-    by a newcomer at once, as arrivals keep the engine's full group full.
+    arrays (the same rules), drifts its interest and draws its exit (raised while inactive);
+    a leaver's seat is taken by a newcomer at once, as arrivals keep the engine's full group
+    full (the benchmark's community turns away whom a full group cannot seat).
     """
-    rules, traits = params.tiering.rules, params.members
+    rules, traits, arrivals = params.tiering.rules, params.members, params.arrivals
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
     present = np.zeros(days, dtype=np.int64)
@@ -48,9 +49,9 @@ def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[
 
     def member():
         engagement = rng.lognormal(-sigma**2 / 2, sigma)
-        join_day = -int(rng.integers(30, 365))
+        join_day = -int(rng.integers(*arrivals.initial_tenure_days))
         interest = traits.interest_floor + (1 - traits.interest_floor) * rng.random()
-        last_interaction = -int(rng.geometric(0.15))
+        last_interaction = -int(rng.geometric(arrivals.initial_daily_interaction_prob))
         messages_total = 1 + int(rng.poisson(20))
         ring_a, ring_l = [0] * active_window, [0] * loyal_window
         window_a = window_l = 0
@@ -61,7 +62,7 @@ def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[
             if count:
                 messages_total += count
                 last_interaction = day
-                interest += traits.content_interest_gain * 0.5
+                interest += traits.chat_interest_gain
             slot_a, slot_l = day % active_window, day % loyal_window
             window_a += count - ring_a[slot_a]
             window_l += bought - ring_l[slot_l]
@@ -72,8 +73,8 @@ def naive_reference(params: Params, members: int, days: int, seed: int) -> dict[
             )[0])
             present[day] += 1
             tiers[day, tier] += 1
-            silent_factor = traits.silent_exit_multiplier if tier == tiering.SILENT else 1.0
-            hazard = traits.base_exit_hazard * silent_factor
+            inactive = day - last_interaction >= traits.inactive_after_days
+            hazard = traits.base_exit_hazard * (traits.inactive_exit_multiplier if inactive else 1.0)
             if rng.random() < -math.expm1(-hazard):  # leaves; a newcomer takes the seat
                 engagement = rng.lognormal(-sigma**2 / 2, sigma)
                 join_day, last_interaction, messages_total, interest = day + 1, day + 1, 0, 1.0
@@ -167,7 +168,7 @@ def recorded_replication(params: Params, seed: int) -> tuple[Any, list[tuple], i
 def events_columns(events: pd.DataFrame, start: pd.Timestamp) -> tuple:
     """The arguments the model hands to :func:`simlib.model.events_frame`, read back from the
     events table it built (already in time order)."""
-    return (start, events["group_id"].iloc[0], ((events["ts"] - start) // pd.Timedelta(seconds=1)).to_numpy(),
+    return (start, events["group_id"].array, ((events["ts"] - start) // pd.Timedelta(seconds=1)).to_numpy(),
             events["member_id"].cat.codes.to_numpy(), events["member_id"].cat.categories.to_numpy(),
             events["event"].cat.codes.to_numpy(), events["ref_id"].cat.codes.to_numpy(),
             list(events["ref_id"].cat.categories), events["amount"].to_numpy())

@@ -7,6 +7,11 @@ of :mod:`simlib.schema` and the extra tables of a :class:`RunResult`.
 
 Times are in days from the start date (0.5 = noon of the first day); the tables stamp them
 in Asia/Shanghai, rounded to whole seconds.
+
+Groups are numbered from 0 inside the engine and named ``g1``, ``g2``, … in the tables
+(:func:`group_ids`). An event belongs to its member's group (members never change group), an
+incident to the group it struck; a cost to the group it was spent on, or to none (a missing
+``group_id``) when it serves the whole community, as acquisition does.
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ REF_ADMIN, REF_BOT = -1, -2
 
 ACTIVITY_COLUMNS = ["activity_id", "type", "start_day", "reached", "participants", "completed", "cost",
                     "revenue", "invites", "referral_joins", "newcomer_participants"]
-INCIDENT_COLUMNS = ["incident_id", "day", "type", "major", "response_hours", "exits", "offender"]
-DAILY_COLUMNS = ["day", "present", "messages", "commercial_share", "exits", *TIERS]
+INCIDENT_COLUMNS = ["incident_id", "day", "group_id", "type", "major", "response_hours", "exits", "offender"]
+DAILY_COLUMNS = ["day", "present", "groups", "messages", "commercial_share", "exits", *TIERS]
+NO_GROUP = -1  # a cost that serves the whole community (acquisition)
 MEMBER_TRAITS = ("engagement", "price_sensitivity", "ad_tolerance", "bot_tolerance", "share_propensity")
 
 
@@ -156,15 +162,25 @@ def chronological_order(seconds: np.ndarray) -> np.ndarray:
     return key & ((1 << position_bits) - 1)
 
 
-def events_frame(start: pd.Timestamp, group_id: str, seconds: np.ndarray, member: np.ndarray,
+def group_ids(count: int) -> list[str]:
+    """The names of groups 0 … count − 1 in the tables: g1, g2, …"""
+    return [f"g{group + 1}" for group in range(count)]
+
+
+def group_column(codes: np.ndarray, count: int) -> pd.Categorical:
+    """A group_id column from group numbers (-1 for none)."""
+    return pd.Categorical.from_codes(codes, categories=group_ids(count), validate=False)
+
+
+def events_frame(start: pd.Timestamp, group: pd.Categorical, seconds: np.ndarray, member: np.ndarray,
                  member_ids: np.ndarray, codes: np.ndarray, ref_codes: np.ndarray, ref_labels: list[str],
                  amount: np.ndarray) -> pd.DataFrame:
     """The events table from its columns, already in time order: ``seconds`` after ``start``,
-    member, event and ref_id as categorical codes (-1 for none) into ``member_ids``,
-    :data:`EVENT_TYPES` and ``ref_labels``."""
+    the group (a categorical), member, event and ref_id as categorical codes (-1 for none) into
+    ``member_ids``, :data:`EVENT_TYPES` and ``ref_labels``."""
     return pd.DataFrame({
         "ts": start + pd.to_timedelta(seconds, unit="s"),
-        "group_id": group_id,
+        "group_id": group,
         # Categorical ids: the same strings as members.member_id, without building 100k strings.
         # (validate=False: the codes are in range by construction; checking 200k of them three times costs.)
         "member_id": pd.Categorical.from_codes(member, categories=member_ids, validate=False),
@@ -183,11 +199,12 @@ def _stamps(start: pd.Timestamp, days: np.ndarray) -> pd.DatetimeIndex:
 
 
 def log_tables(log: EventLog, members: Members, posts: list[tuple], costs: list[tuple], start: pd.Timestamp,
-               group_id: str) -> dict[str, pd.DataFrame]:
-    """The four schema tables (members, events, posts, costs) of a run.
+               groups: int, incident_groups: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The four schema tables (members, events, posts, costs) of a run of ``groups`` groups.
 
-    ``posts`` holds (post id, ts, content type code, commercial) and ``costs`` (ts, category
-    code, amount) tuples in the order they were booked.
+    ``posts`` holds (post id, ts, content type code, commercial, group) and ``costs`` (ts,
+    category code, amount, group or :data:`NO_GROUP`) tuples in the order they were booked;
+    ``incident_groups[i]`` is the group incident ``i`` struck.
     """
     n = members.count
     member_ids = np.char.add("m", np.arange(n).astype(str))
@@ -199,9 +216,10 @@ def log_tables(log: EventLog, members: Members, posts: list[tuple], costs: list[
     gone = ((codes == EVENT_CODE["leave"]) | (codes == EVENT_CODE["removed"])) & (member >= 0)
     left_ts[member[gone]] = ts[gone]
     final_tier = np.where(members.present[:n], members.tier[:n], -1)
+    member_group = members.group[:n]
     members_table = pd.DataFrame({
         "member_id": member_ids,
-        "group_id": group_id,
+        "group_id": group_column(member_group, groups),
         "join_ts": _stamps(start, join_ts),
         "channel": pd.Categorical.from_codes(members.channel[:n], categories=CHANNELS),
         "left_ts": _stamps(start, left_ts),
@@ -215,22 +233,28 @@ def log_tables(log: EventLog, members: Members, posts: list[tuple], costs: list[
     seconds = np.round(ts * 86400).astype(np.int64)
     order = chronological_order(seconds)
     ref_codes, ref_labels = ref_ids(ref_kind, ref)
-    events = events_frame(start, group_id, seconds[order], member[order], member_ids, codes[order],
-                          ref_codes[order], ref_labels, amount[order])
-    posts_array = np.array(posts, dtype=float).reshape(-1, 4)
+    # Each event's group: its member's, or for an incident (no member) the group it struck.
+    event_group = np.full(member.size, -1, dtype=np.int64)
+    with_member = member >= 0
+    event_group[with_member] = member_group[member[with_member]]
+    incidents = (member < 0) & (ref_kind == REF_INCIDENT)
+    event_group[incidents] = incident_groups[ref[incidents]]
+    events = events_frame(start, group_column(event_group[order], groups), seconds[order], member[order],
+                          member_ids, codes[order], ref_codes[order], ref_labels, amount[order])
+    posts_array = np.array(posts, dtype=float).reshape(-1, 5)
     posts_table = pd.DataFrame({
         "post_id": pd.array(np.char.add("p", posts_array[:, 0].astype(int).astype(str)), dtype="string"),
         "ts": _stamps(start, posts_array[:, 1]),
-        "group_id": group_id,
+        "group_id": group_column(posts_array[:, 4].astype(np.int64), groups),
         "content_type": pd.Categorical.from_codes(posts_array[:, 2].astype(int), categories=CONTENT_TYPES),
         "commercial": posts_array[:, 3].astype(bool),
     })
-    cost_array = np.array(costs, dtype=float).reshape(-1, 3)
+    cost_array = np.array(costs, dtype=float).reshape(-1, 4)
     # In time order: acquisition costs are booked up front.
     cost_array = cost_array[np.argsort(cost_array[:, 0], kind="stable")]
     costs_table = pd.DataFrame({
         "ts": _stamps(start, cost_array[:, 0]),
-        "group_id": group_id,
+        "group_id": group_column(cost_array[:, 3].astype(np.int64), groups),
         "category": pd.Categorical.from_codes(cost_array[:, 1].astype(int), categories=COST_CATEGORIES),
         "amount": cost_array[:, 2],
     })
@@ -238,10 +262,13 @@ def log_tables(log: EventLog, members: Members, posts: list[tuple], costs: list[
 
 
 def questions_table(bot_questions: list[tuple[np.ndarray, np.ndarray]], question_rows: list[tuple],
-                    bot_answer_minutes: float) -> pd.DataFrame:
+                    bot_answer_minutes: float, members: Members, groups: int) -> pd.DataFrame:
     """One row per question, in order of asking: the bots' (``bot_questions``: arrays of asked
     days and askers, one pair a day) and the others' (``question_rows``: asked day, asker,
-    answered by, response minutes, wait minutes)."""
+    answered by, response minutes, wait minutes, the asker's patience in minutes, complained:
+    1.0, 0.0 or NaN when unknown at the horizon). The asker's group, and whether the question
+    ended in a complaint (a bot's answer settles it in time; see
+    :func:`simlib.processes.monitoring.answered_within_patience`)."""
     if bot_questions:
         bot_asked = np.concatenate([asked for asked, _ in bot_questions])
         bot_askers = np.concatenate([askers for _, askers in bot_questions])
@@ -256,6 +283,12 @@ def questions_table(bot_questions: list[tuple[np.ndarray, np.ndarray]], question
     response = np.concatenate([np.full(bot_asked.size, float(bot_answer_minutes)),
                                np.array([row[3] for row in rows], dtype=float)])
     wait = np.concatenate([np.zeros(bot_asked.size), np.array([row[4] for row in rows], dtype=float)])
+    patience = np.concatenate([np.full(bot_asked.size, np.nan),
+                               np.array([row[5] for row in rows], dtype=float)])
+    complained = np.concatenate([np.zeros(bot_asked.size), np.array([row[6] for row in rows], dtype=float)])
+    complained = pd.array(np.where(np.isnan(complained), None, complained == 1.0)[order], dtype="boolean")
     return pd.DataFrame({"asked_day": asked_day[order], "member": askers[order],
+                         "group_id": group_column(members.group[askers[order]], groups),
                          "answered_by": answered_by[order], "response_minutes": response[order],
-                         "wait_minutes": wait[order]})
+                         "wait_minutes": wait[order], "patience_minutes": patience[order],
+                         "complained": complained})

@@ -86,8 +86,8 @@ def record_interactions(rows, day, today_interactions, last_interaction_day, mes
 
 
 @numba.njit(cache=True)
-def opened_mask(rows, uniform_draws, logit_shift, logit_sigma, open_z, interest_power, interest, novelty, boost_factor,
-                reach):
+def opened_mask(rows, uniform_draws, logit_shift, logit_sigma, open_z, interest_power, interest, novelty,
+                boost_factor, reach):
     """Which of ``rows`` open a post: a uniform draw below reach × sigmoid(logit), where
     logit = shift + sigma × the member's open propensity + power × log(interest × (1 + novelty) × boost)."""
     opened = np.empty(rows.size, dtype=np.bool_)
@@ -101,17 +101,17 @@ def opened_mask(rows, uniform_draws, logit_shift, logit_sigma, open_z, interest_
 
 
 @numba.njit(cache=True)
-def member_tier(row, day, join_day, messages_total, interactions_window, purchases_window, last_interaction_day,
-                thresholds):
+def member_tier(row, day, join_day, messages_total, interactions_window, purchases_window,
+                last_interaction_day, thresholds):
     """A member's tier on ``day`` from their columns, by :func:`simlib.tiering.tier_code`."""
-    return tier_code(day - join_day[row], messages_total[row], interactions_window[row], purchases_window[row],
-                     day - last_interaction_day[row], thresholds)
+    return tier_code(day - join_day[row], messages_total[row], interactions_window[row],
+                     purchases_window[row], day - last_interaction_day[row], thresholds)
 
 
 @numba.njit(cache=True)
-def update_windows_and_tiers(day, count, today_interactions, today_purchases, interaction_ring_row, purchase_ring_row,
-                             interactions_window, purchases_window, tier, join_day, messages_total,
-                             last_interaction_day, thresholds):
+def update_windows_and_tiers(day, count, today_interactions, today_purchases, interaction_ring_row,
+                             purchase_ring_row, interactions_window, purchases_window, tier, join_day,
+                             messages_total, last_interaction_day, thresholds):
     """Rolling window sums (add today, drop the day that falls out of the ring) and each
     member's tier (:func:`member_tier`), for the first ``count`` rows (absent members' values
     change too but are never read again)."""
@@ -137,23 +137,25 @@ def count_late_purchases(rows, day, purchase_ring_row, purchases_window, tier, j
 
 
 @numba.njit(cache=True)
-def leavers(rows, exponential_draws, static_exit_hazard, tier, silent_factor, complained, complaint_multiplier,
-            ad_exit_slope, commercial_share, ad_tolerance):
-    """Members of ``rows`` (ascending) who leave today: those whose Exp(1) draw falls below
+def leavers(day, rows, exponential_draws, static_exit_hazard, last_interaction_day, inactive_after_days,
+            inactive_multiplier, complaint_until, complaint_multiplier, ad_exit_slope, commercial_share,
+            ad_tolerance):
+    """Members of ``rows`` (ascending) who leave on ``day``: those whose Exp(1) draw falls below
     their hazard, so each leaves with probability 1 − exp(−hazard).
 
-    hazard = static part × silent factor of the tier × complaint multiplier (for ``complained``,
-    ascending rows) × exp(slope × how far the commercial share exceeds the member's tolerance).
+    hazard = static part × ``inactive_multiplier`` (when ``inactive_after_days`` or more have
+    passed since the member's last interaction) × complaint multiplier (while a complaint is in
+    force: ``complaint_until`` ≥ day) × exp(slope × how far the commercial share exceeds the
+    member's tolerance). Behaviour only: the tier label plays no part.
     """
     leaving = np.empty(rows.size, dtype=np.int64)
     found = 0
-    next_complaint = 0
     for i in range(rows.size):
         row = rows[i]
-        hazard = static_exit_hazard[row] * silent_factor[tier[row]]
-        while next_complaint < complained.size and complained[next_complaint] < row:
-            next_complaint += 1
-        if next_complaint < complained.size and complained[next_complaint] == row:
+        hazard = static_exit_hazard[row]
+        if day - last_interaction_day[row] >= inactive_after_days:
+            hazard *= inactive_multiplier
+        if complaint_until[row] >= day:
             hazard *= complaint_multiplier
         hazard *= math.exp(ad_exit_slope * max(0.0, commercial_share - ad_tolerance[row]))
         if exponential_draws[i] < hazard:
@@ -162,21 +164,25 @@ def leavers(rows, exponential_draws, static_exit_hazard, tier, silent_factor, co
     return leaving[:found]
 
 
+MEMBERSHIP_PERIOD_DAYS = 30  # the membership fee (monetization.modes.membership.order_value) is monthly
+
+
 @numba.njit(cache=True)
 def renewals_due(day, count, subscriber, member_since_day):
-    """Subscribers (ascending rows) whose 30-day membership period ends today."""
+    """Subscribers (ascending rows) whose membership period ends today."""
     due = np.empty(count, dtype=np.int64)
     found = 0
     for row in range(count):
-        if subscriber[row] and (day - member_since_day[row]) % 30 == 29:
+        period_ends = (day - member_since_day[row]) % MEMBERSHIP_PERIOD_DAYS == MEMBERSHIP_PERIOD_DAYS - 1
+        if subscriber[row] and period_ends:
             due[found] = row
             found += 1
     return due[:found]
 
 
 @numba.njit(cache=True)
-def overnight(day, count, interest, interest_floor, interest_drift, novelty, novelty_decay, boost_factor, boost_until,
-              today_interactions, today_purchases):
+def overnight(day, count, interest, interest_floor, interest_drift, novelty, novelty_decay, boost_factor,
+              boost_until, today_interactions, today_purchases):
     """The night between two days: interest relaxes toward its floor, newcomers' novelty fades,
     boosts that ran until ``day`` end, and the day's counters start again from zero."""
     for row in range(count):
@@ -190,9 +196,9 @@ def overnight(day, count, interest, interest_floor, interest_drift, novelty, nov
 
 @numba.njit(cache=True)
 def init_members(start, channel, day, novelty_boost, engagement_by_channel, price_shift_by_channel,
-                 exit_multiplier_by_channel, engagement, price_sensitivity, channel_exit_multiplier, static_exit_hazard,
-                 channel_column, join_day, member_since_day, left_day, present, interest, novelty, boost_factor,
-                 boost_until, last_interaction_day, tier):
+                 exit_multiplier_by_channel, engagement, price_sensitivity, channel_exit_multiplier,
+                 static_exit_hazard, channel_column, join_day, member_since_day, left_day, present, interest,
+                 novelty, boost_factor, boost_until, last_interaction_day, tier):
     """Rows ``start, start + 1, …`` become members who join on ``day`` through ``channel``
     (codes): their drawn traits take the channel's factors, and their state starts fresh."""
     for i in range(channel.size):
@@ -215,11 +221,13 @@ def init_members(start, channel, day, novelty_boost, engagement_by_channel, pric
 
 
 @numba.njit(cache=True)
-def day_questions(day, rows, pick_draws, hour_noise, active_hour, bot_draws, resolve_draws, automation_level,
-                  bot_resolution_prob, bot_delay):
+def day_questions(day, rows, pick_draws, time_draws, at_usual_hours, active_hour, bot_draws, resolve_draws,
+                  automation_level, bot_resolution_prob, bot_delay):
     """The day's questions from their random draws (one per question in each array).
 
-    Askers are picked uniformly from ``rows`` and ask around their usual hour. A question goes to
+    Askers are picked uniformly from ``rows``. With ``at_usual_hours`` they ask around their usual
+    hour (``time_draws``: hour noise); else at ``time_draws`` (uniform fractions of the day: a
+    Poisson process over the day, given the Poisson count). A question goes to
     the bot with probability ``automation_level`` and the bot settles it with
     ``bot_resolution_prob``; the others enter the admins' queue when asked, or ``bot_delay``
     later when the bot failed. Returns (askers, asked times, settled by the bot, the unsettled
@@ -234,7 +242,10 @@ def day_questions(day, rows, pick_draws, hour_noise, active_hour, bot_draws, res
     for i in range(count):
         asker = rows[np.int64(pick_draws[i] * rows.size)]
         askers[i] = asker
-        asked[i] = at_usual_hour(day, active_hour[asker], hour_noise[i])
+        if at_usual_hours:
+            asked[i] = at_usual_hour(day, active_hour[asker], time_draws[i])
+        else:
+            asked[i] = day + time_draws[i]
         to_bot = bot_draws[i] < automation_level
         settled[i] = to_bot and resolve_draws[i] < bot_resolution_prob
         if not settled[i]:

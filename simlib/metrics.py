@@ -3,7 +3,27 @@
 All functions take the schema tables (``members``, ``events``, ``posts``, ``costs``) and an
 observation window. They never assume the data came from the simulation, so the notebooks
 apply them to real exports as well; a figure that the data cannot support (opens in a chat
-log, say) comes back as NaN and the notebook says so.
+log, say) comes back as NaN and the notebook says so. The tables may hold several groups of
+one community: the figures are the community's.
+
+Value for ranking strategies (:func:`community_value`):
+
+* ``net_value`` — the community's revenue − cost over the window.
+* ``residual_value`` — what the members still there at the end are expected to bring after
+  it: members at the end × operating value per member-month × the member-months each is
+  expected to stay within ``residual_horizon_months``. The operating value per member-month is
+  (revenue − the cost of running the groups) ÷ member-months of the window, where the cost of
+  running the groups is every cost except those of *gaining* members or seats (acquisition,
+  group opening: :data:`SUNK_COST_CATEGORIES`), which the members at the end have already
+  paid for. The expected stay is Σ (1 − q)^k over the horizon's months k = 0 … H − 1, with q
+  the window's monthly exit rate (exits ÷ member-months), as in :func:`ltv`. A strategy that
+  burns members pays twice: fewer members at the end, and a higher q shortens everyone's
+  expected stay. When the operating value per member-month is negative (the groups cost more
+  to run than their members bring), the residual value is negative: the members at the end
+  are a liability, so keeping more of them lowers the ranking value. That is the honest
+  reading of a community run at a loss, not a reward for churn; the report flags a
+  negative operating value.
+* ``ranking_value`` = ``net_value`` + ``residual_value``.
 """
 
 from __future__ import annotations
@@ -20,8 +40,16 @@ KPI_NAMES = (
 KPI_UNITS = {
     "retention_d30": "share", "retention_d90": "share", "messages_per_100_members_per_day": "messages",
     "revisit_7d": "share", "activity_conversion": "share", "share_rate": "share",
-    "revenue_per_member": "CNY", "ltv": "CNY", "cost": "CNY", "roi": "ratio", "exits": "members", "members": "members",
+    "revenue_per_member": "CNY", "ltv": "CNY", "cost": "CNY", "roi": "ratio", "exits": "members",
+    "members": "members", "net_value": "CNY", "residual_value": "CNY", "ranking_value": "CNY",
+    "operating_value_per_member_month": "CNY",
+    "members_end": "members", "groups": "groups", "newcomers_lost": "members", "complaints": "complaints",
 }
+# The community's value and size, which a simulation summary adds to KPI_NAMES
+# (simlib.runner.summarize: the engine's counters know groups and lost newcomers).
+COMMUNITY_KPIS = ("net_value", "residual_value", "ranking_value", "members_end", "groups", "newcomers_lost")
+# Costs of gaining members or seats, not of serving the members one has (see community_value).
+SUNK_COST_CATEGORIES = ("acquisition", "group_opening")
 DASHBOARD_KPIS = ("messages_per_100_members_per_day", "revisit_7d", "activity_conversion", "share_rate")
 VISIT_EVENTS = ("message", "open", "share", "activity_join", "question")
 
@@ -30,9 +58,11 @@ def window_of(tables: dict[str, pd.DataFrame], start=None, end=None) -> tuple[pd
     """The observation window: [first day, end) — by default the span of the events."""
     events = tables["events"]
     if start is None:
-        start = events["ts"].min().normalize() if len(events) else tables["members"]["join_ts"].min().normalize()
+        first = events["ts"].min() if len(events) else tables["members"]["join_ts"].min()
+        start = first.normalize()
     if end is None:
-        end = (events["ts"].max().normalize() + pd.Timedelta(days=1)) if len(events) else start + pd.Timedelta(days=1)
+        last_day = events["ts"].max().normalize() if len(events) else start
+        end = last_day + pd.Timedelta(days=1)
     return pd.Timestamp(start), pd.Timestamp(end)
 
 
@@ -169,7 +199,8 @@ def revisit_7d(tables, start, end, kinds=VISIT_EVENTS) -> float:
     n_weeks = (end - start).days // 7
     if n_weeks == 0 or members.empty:
         return math.nan
-    visits = _events_in(tables["events"], kinds, start, start + pd.Timedelta(days=7 * n_weeks), columns=["member_id"])
+    weeks_end = start + pd.Timedelta(days=7 * n_weeks)
+    visits = _events_in(tables["events"], kinds, start, weeks_end, columns=["member_id"])
     rows = member_rows(members, visits["member_id"])
     day = _day_index(visits["ts"], start).astype(int)
     keep = rows >= 0
@@ -202,7 +233,8 @@ def activity_participation(tables, start, end) -> pd.DataFrame:
     # Each activity's first join: sort by (activity, time) and take the first row of each.
     order = np.lexsort((pd.DatetimeIndex(joins["ts"]).asi8, activity_codes))
     first_rows = order[np.searchsorted(activity_codes[order], np.arange(len(activities)))]
-    out = pd.DataFrame({"activity": activities, "first_ts": joins["ts"].iloc[first_rows].to_numpy(), "participants": participants})
+    out = pd.DataFrame({"activity": activities, "first_ts": joins["ts"].iloc[first_rows].to_numpy(),
+                        "participants": participants})
     first, stop = presence(tables["members"], start, end)
     day = _day_index(out["first_ts"], start).astype(int)
     out["reached"] = np.array([((first <= d) & (stop > d)).sum() for d in day])
@@ -247,6 +279,13 @@ def exits(tables, start, end) -> int:
     return _count_events(tables["events"], ["leave", "removed"], start, end)
 
 
+def expected_member_months(monthly_exit: float, horizon_months: int) -> float:
+    """Expected months a member stays within ``horizon_months`` when each month they leave
+    with probability ``monthly_exit``: Σ (1 − q)^k, k = 0 … H − 1 (a member counts for a month
+    if still there at its start)."""
+    return float(((1 - min(1.0, monthly_exit)) ** np.arange(horizon_months)).sum())
+
+
 def ltv(tables, start, end, horizon_months: int = 24) -> float:
     """Expected revenue of a member over at most ``horizon_months``: revenue per member-month
     × Σ survival, with a constant monthly exit probability estimated from the window."""
@@ -254,26 +293,56 @@ def ltv(tables, start, end, horizon_months: int = 24) -> float:
     if months == 0:
         return math.nan
     monthly_revenue = revenue(tables, start, end) / months
-    monthly_exit = min(1.0, exits(tables, start, end) / months)
-    survival = (1 - monthly_exit) ** np.arange(horizon_months)
-    return float(monthly_revenue * survival.sum())
+    return monthly_revenue * expected_member_months(exits(tables, start, end) / months, horizon_months)
 
 
-def total_cost(tables, start, end) -> float:
+def total_cost(tables, start, end, exclude=()) -> float:
+    """Costs booked inside the window (leaving out the categories ``exclude``)."""
     costs = tables["costs"]
     mask = (costs["ts"] >= start) & (costs["ts"] < end)
+    if exclude:
+        mask &= ~isin(costs["category"], exclude)
     return float(costs.loc[mask, "amount"].sum())
 
 
-def kpis(tables: dict[str, pd.DataFrame], start=None, end=None, horizon_months: int = 24) -> dict[str, float]:
-    """The headline KPIs of one group over a window (see ``KPI_NAMES``)."""
+def members_at_end(members: pd.DataFrame, end) -> int:
+    """Members who joined before ``end`` and had not left by then."""
+    joined = members["join_ts"] < end
+    staying = members["left_ts"].isna() | (members["left_ts"] >= end)
+    return int((joined & staying).sum())
+
+
+def community_value(tables, start, end, residual_horizon_months: int) -> dict[str, float]:
+    """``net_value``, ``residual_value``, ``ranking_value`` (see the module docstring) and the
+    operating value per member-month behind the residual value."""
+    income = revenue(tables, start, end)
+    net = income - total_cost(tables, start, end)
+    months = member_months(tables["members"], start, end)
+    if months == 0:
+        return {"net_value": net, "residual_value": 0.0, "ranking_value": net,
+                "operating_value_per_member_month": math.nan}
+    operating = (income - total_cost(tables, start, end, exclude=SUNK_COST_CATEGORIES)) / months
+    stay = expected_member_months(exits(tables, start, end) / months, residual_horizon_months)
+    residual = members_at_end(tables["members"], end) * operating * stay
+    return {"net_value": net, "residual_value": residual, "ranking_value": net + residual,
+            "operating_value_per_member_month": operating}
+
+
+def kpis(tables: dict[str, pd.DataFrame], start=None, end=None, horizon_months: int = 24,
+         residual_horizon_months: int | None = None) -> dict[str, float]:
+    """The headline KPIs of one group or community over a window (see ``KPI_NAMES``), and with
+    ``residual_horizon_months`` its :func:`community_value` too."""
     start, end = window_of(tables, start, end)
     tables = {**tables, "events": WindowEvents(tables["events"], start, end)}
     members = tables["members"]
     income = revenue(tables, start, end)
     spend = total_cost(tables, start, end)
     seen = members_seen(members, start, end)
+    value = {}
+    if residual_horizon_months is not None:
+        value = community_value(tables, start, end, residual_horizon_months)
     return {
+        **value,
         "retention_d30": retention(members, 30, start, end),
         "retention_d90": retention(members, 90, start, end),
         "messages_per_100_members_per_day": messages_per_100_members_per_day(tables, start, end),
@@ -289,7 +358,8 @@ def kpis(tables: dict[str, pd.DataFrame], start=None, end=None, horizon_months: 
     }
 
 
-def dashboard_daily(tables: dict[str, pd.DataFrame], start=None, end=None, window_days: int = 7) -> pd.DataFrame:
+def dashboard_daily(tables: dict[str, pd.DataFrame], start=None, end=None,
+                    window_days: int = 7) -> pd.DataFrame:
     """The four dashboard metrics per day (trailing ``window_days`` averages) — for plots and alerts."""
     start, end = window_of(tables, start, end)
     n_days = (end - start).days
@@ -320,7 +390,8 @@ def dashboard_daily(tables: dict[str, pd.DataFrame], start=None, end=None, windo
     for week in range(n_days // 7):
         week_start = start + pd.Timedelta(days=7 * week)
         week_end = week_start + pd.Timedelta(days=7)
-        weekly.append({"date": week_end - pd.Timedelta(days=1), "revisit_7d": revisit_7d(tables, week_start, week_end)})
+        weekly.append({"date": week_end - pd.Timedelta(days=1),
+                       "revisit_7d": revisit_7d(tables, week_start, week_end)})
     if weekly:
         frame = frame.merge(pd.DataFrame(weekly), on="date", how="left")
         frame["revisit_7d"] = frame["revisit_7d"].ffill()
@@ -341,7 +412,8 @@ def health_flags(values: dict[str, float], thresholds) -> dict[str, bool | None]
     flags = {}
     for name, limit in limits.items():
         value = values.get(name, math.nan)
-        flags[name] = None if value is None or (isinstance(value, float) and math.isnan(value)) else bool(value >= limit)
+        unknown = value is None or (isinstance(value, float) and math.isnan(value))
+        flags[name] = None if unknown else bool(value >= limit)
     return flags
 
 
@@ -353,8 +425,11 @@ def alert_days(daily: pd.DataFrame, thresholds) -> pd.DataFrame:
         if name not in daily:
             continue
         below = daily[daily[name] < limit]
-        rows.append(pd.DataFrame({"date": below["date"], "metric": name, "value": below[name], "threshold": limit}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["date", "metric", "value", "threshold"])
+        rows.append(pd.DataFrame({"date": below["date"], "metric": name, "value": below[name],
+                                  "threshold": limit}))
+    if not rows:
+        return pd.DataFrame(columns=["date", "metric", "value", "threshold"])
+    return pd.concat(rows, ignore_index=True)
 
 
 def commercial_share(posts: pd.DataFrame) -> float:

@@ -40,6 +40,7 @@ MODE_NAMES = ("ecommerce", "paid_knowledge", "brand_deal", "membership")
 RISK_TYPE_NAMES = ("info_leak", "opinion_crisis", "data_loss", "violation")
 CHANNEL_NAMES = ("organic", "douyin", "xiaohongshu", "referral")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+END_OF_DAY = "24:00"  # allowed as a shift end only: a shift that runs to midnight
 
 
 # --------------------------------------------------------------------------- typed models
@@ -60,7 +61,14 @@ def _check_time(value: str) -> str:
     return value
 
 
+def _check_end_time(value: str) -> str:
+    if value != END_OF_DAY and not _TIME.match(value):
+        raise ValueError(f"expected a time 'HH:MM' (00:00–23:59) or '24:00' (midnight), got {value!r}")
+    return value
+
+
 Time = Annotated[str, AfterValidator(_check_time)]
+EndTime = Annotated[str, AfterValidator(_check_end_time)]  # a shift may end at midnight, "24:00"
 
 
 def time_to_minutes(value: str) -> int:
@@ -127,11 +135,17 @@ class Members(Strict):
     interest_floor: float = Field(ge=0.0, le=5.0)
     content_interest_gain: NonNegativeFloat
     base_exit_hazard: float = Field(ge=0.0, le=1.0)
-    silent_exit_multiplier: NonNegativeFloat
+    inactive_exit_multiplier: NonNegativeFloat
+    inactive_after_days: int = Field(ge=1, le=365)
     ad_exit_slope: NonNegativeFloat
     complaint_exit_multiplier: NonNegativeFloat
+    complaint_exit_days: int = Field(ge=1, le=365)
+    hour_spread_hours: NonNegativeFloat
+    chat_interest_gain: NonNegativeFloat
     question_rate: NonNegativeFloat
+    question_timing: Literal["usual_hour", "poisson"]
     question_patience_minutes: PositiveFloat
+    question_patience_distribution: Literal["fixed", "exponential"]
 
 
 class Channel(Strict):
@@ -152,6 +166,20 @@ class Arrivals(Strict):
     channels: dict[Literal["organic", "douyin", "xiaohongshu", "referral"], Channel]
     share_join_prob: ShareFloat
     initial_channel_mix: dict[Literal["organic", "douyin", "xiaohongshu", "referral"], float]
+    initial_tenure_days: tuple[int, int]
+    initial_daily_interaction_prob: float = Field(gt=0.0, le=1.0)
+
+    @field_validator("initial_tenure_days", mode="before")
+    @classmethod
+    def _tenure(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            value = tuple(value)
+        if not (isinstance(value, tuple) and len(value) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+                and 0 <= value[0] < value[1]):
+            raise ValueError(
+                f"expected [shortest, longest] whole days with 0 ≤ shortest < longest, got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _all_channels(self) -> Arrivals:
@@ -273,6 +301,7 @@ class Content(Strict):
     open_delay_minutes: PositiveFloat
     interest_multiplier_power: NonNegativeFloat
     dwell_minutes: Dwell
+    dwell_shape: PositiveFloat
     share_multiplier_quality: float = Field(ge=1.0)
     types: dict[Literal["knowledge", "flash_deal", "discussion", "live_preview"], ContentType]
     calendar: list[CalendarEntry]
@@ -379,8 +408,9 @@ class Monitoring(Strict):
     admins_rule: AdminsRule
     admins: int = Field(ge=0, le=50)
     shift_start: Time
-    shift_end: Time
+    shift_end: EndTime
     answer_minutes_mean: PositiveFloat
+    admin_attention_minutes: NonNegativeFloat
     admin_hourly_wage: NonNegativeFloat
     admin_hours_per_day: NonNegativeFloat
 
@@ -440,6 +470,9 @@ class Monetization(Strict):
     commercial_posts_per_week: dict[Literal["ecommerce", "paid_knowledge", "brand_deal", "membership"], float]
     commercial_post_time: Time
     acceptance_conversion_weight: NonNegativeFloat
+    order_value_shape: PositiveFloat
+    membership_renewal_prob: ShareFloat
+    purchase_fatigue: NonNegativeFloat
     repurchase_multiplier_vs_platforms: tuple[float, float]
 
     @field_validator("repurchase_multiplier_vs_platforms", mode="before")
@@ -471,6 +504,7 @@ class Risk(Strict):
     types: dict[Literal["info_leak", "opinion_crisis", "data_loss", "violation"], RiskType]
     uncontrolled_response_hours: PositiveFloat
     major_crisis_prob: ShareFloat
+    major_crisis_exit_multiplier: float = Field(ge=1.0)
     warning_escalation_reduction: ShareFloat
     major_crisis_per_year_target: NonNegativeFloat
     control_cost_per_month: NonNegativeFloat
@@ -486,6 +520,16 @@ class CrossPlatform(Strict):
 
 class MetricsParams(Strict):
     ltv_horizon_months: int = Field(ge=1, le=120)
+    residual_horizon_months: int = Field(ge=0, le=120)
+
+
+class Community(Strict):
+    """The operator's groups: what happens to newcomers when every open group is full."""
+
+    overflow: Literal["new_group", "waitlist", "lost"]
+    max_groups: int = Field(ge=1, le=200)
+    group_opening_cost: NonNegativeFloat
+    waitlist_patience_days: PositiveFloat
 
 
 class Params(Strict):
@@ -505,6 +549,7 @@ class Params(Strict):
     monetization: Monetization
     risk: Risk
     cross_platform: CrossPlatform
+    community: Community
     metrics: MetricsParams
 
     def with_overrides(self, overrides: dict[str, Any], *, source: str = "overrides") -> Params:

@@ -33,9 +33,15 @@ def window(params: Params) -> tuple[pd.Timestamp, pd.Timestamp]:
 def summarize(run: RunResult, extra: Extra | None = None) -> dict[str, Any]:
     """What a worker sends back for one replication."""
     start, end = window(run.params)
-    values = metrics.kpis(run.tables, start, end, run.params.metrics.ltv_horizon_months)
-    values["overflow"] = float(run.counters["overflow"])
-    values["final_members"] = float(run.daily["present"].iloc[-1]) if len(run.daily) else np.nan
+    horizon = run.params.metrics
+    values = metrics.kpis(run.tables, start, end, horizon.ltv_horizon_months, horizon.residual_horizon_months)
+    counters = run.counters
+    values["members_end"] = float(run.daily["present"].iloc[-1]) if len(run.daily) else np.nan
+    values["final_members"] = values["members_end"]  # the older name, which notebooks 02 and 06 read
+    values["groups"] = float(counters["groups"])
+    values["overflow"] = float(counters["overflow"])  # turned away on arrival
+    values["newcomers_lost"] = float(counters["overflow"] + counters["gave_up"])
+    values["complaints"] = float((run.tables["events"]["event"] == "complaint").sum())
     if extra is not None:
         values.update(extra(run))
     return {
@@ -79,7 +85,8 @@ class SimulationResult:
         return metric(self.values(name), unit if unit is not None else metrics.KPI_UNITS.get(name, ""))
 
     def kpi_entries(self) -> dict[str, dict[str, Any]]:
-        return {name: self.metric(name) for name in metrics.KPI_NAMES}
+        names = [*metrics.KPI_NAMES, *(name for name in metrics.COMMUNITY_KPIS if name in self.summaries)]
+        return {name: self.metric(name) for name in names}
 
     def table(self, names: Sequence[str] | None = None) -> pd.DataFrame:
         """Mean and 95% t interval of each metric, one row per metric."""

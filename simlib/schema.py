@@ -45,6 +45,7 @@ COST_CATEGORIES = [
     "acquisition",
     "risk_control",
     "other",
+    "group_opening",
 ]
 
 TIERS = ["potential", "active", "loyal", "silent", "regular"]

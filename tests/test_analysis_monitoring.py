@@ -73,6 +73,8 @@ def test_model_queue_reproduces_erlang_c(base):
                                   "members.question_patience_minutes": 10000,
         "monitoring.shift_start": "00:00", "monitoring.shift_end": "23:59", "monitoring.admins": 2,
         "monitoring.answer_minutes_mean": 6.0, "automation.level": 0.0,
+        "monitoring.admin_attention_minutes": 0.0,
+        "community.overflow": "lost",  # one group, one queue
     })
     run = run_replication(params, 11, 0)
     questions = run.questions[run.questions["answered_by"] == "admin"]

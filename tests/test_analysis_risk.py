@@ -35,7 +35,7 @@ def test_simulated_major_crises_match_the_analytic_expectation(base, warning):
     """Ten times the default incident rates over two years in a small group: counts by type
     and major crises must lie within 4 Poisson standard deviations of the expectation."""
     overrides = {"simulation.days": 730, "simulation.initial_members": 30, "simulation.group_cap": 30,
-                 "risk.warning_system": warning}
+                 "community.overflow": "lost", "risk.warning_system": warning}
     for kind, spec in base.risk.types.items():
         overrides[f"risk.types.{kind}.incidents_per_year"] = spec.incidents_per_year * 10
     params = base.with_overrides(overrides)

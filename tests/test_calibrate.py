@@ -9,7 +9,7 @@ non-silent split is tested too.
 
 Coverage measured while developing (120 seeds; 300 initial members, 1.5 joins/day, 120 days;
 WeChatMsg v1 round trip; bootstrap 1000, BCa): share of seeds whose 95% interval held the truth —
-active_hour_mean 98%, base_exit_hazard 98%, silent_exit_multiplier 97%, active_hour_sd 89%.
+active_hour_mean 98%, base_exit_hazard 98%, inactive_exit_multiplier 97%, active_hour_sd 89%.
 chat_rate_mean and engagement_sigma are maximum-likelihood estimates whose coverage is checked
 by tests/test_calibrate_coverage.py (95% and 97% over 400 seeds). SEED below is one where all
 six cover.
@@ -35,7 +35,7 @@ TRUE = {
     "active_hour_mean": 20.5,
     "active_hour_sd": 3.0,
     "base_exit_hazard": 0.002,
-    "silent_exit_multiplier": 2.5,
+    "inactive_exit_multiplier": 2.5,
 }
 # Parameter → name of the estimate that recovers it.
 ESTIMATE_OF = {
@@ -44,7 +44,7 @@ ESTIMATE_OF = {
     "active_hour_mean": "active_hour_mean",
     "active_hour_sd": "active_hour_sd",
     "base_exit_hazard": "exit_hazard_non_silent",
-    "silent_exit_multiplier": "silent_exit_multiplier",
+    "inactive_exit_multiplier": "inactive_exit_multiplier",
 }
 OVERRIDES = {
     "simulation.days": 120,
@@ -53,6 +53,7 @@ OVERRIDES = {
     "members.novelty_boost": 0.0,
     "members.interest_floor": 1.0,
     "members.content_interest_gain": 0.0,
+    "members.chat_interest_gain": 0.0,
     "members.question_rate": 0.0,
     **{f"members.{key}": value for key, value in TRUE.items()},
     "content.calendar": [],
@@ -147,9 +148,8 @@ def test_written_scenario_loads_and_carries_the_estimates(calibration, tmp_path)
     assert math.isclose(members.chat_rate_mean, calibration["chat_rate_mean"].value, rel_tol=1e-3)
     assert math.isclose(members.active_hour_mean, calibration["active_hour_mean"].value, rel_tol=1e-3)
     assert math.isclose(members.base_exit_hazard, calibration["exit_hazard_non_silent"].value, rel_tol=1e-3)
-    assert math.isclose(
-        members.silent_exit_multiplier, calibration["silent_exit_multiplier"].value, rel_tol=1e-3
-    )
+    assert math.isclose(members.inactive_exit_multiplier, calibration["inactive_exit_multiplier"].value,
+                        rel_tol=1e-3)
     assert params.simulation.initial_members == calibration.members_at_end
     channels = params.arrivals.channels
     assert math.isclose(channels["organic"].joins_per_day, calibration["join_rate"].value, rel_tol=1e-3)
@@ -236,6 +236,6 @@ def test_few_exits_keep_the_base_silent_multiplier():
     fewest_exits = min(result.exit_split["exits_silent"], result.exit_split["exits_other"])
     assert fewest_exits < calibrate.MIN_SPLIT_EXITS
     data = calibrate.to_scenario(result, "sample", base=None)
-    assert "silent_exit_multiplier" not in data["members"]
+    assert "inactive_exit_multiplier" not in data["members"]
     assert data["members"]["base_exit_hazard"] > 0
-    assert any("silent_exit_multiplier" in note for note in result.notes)
+    assert any("inactive_exit_multiplier" in note for note in result.notes)

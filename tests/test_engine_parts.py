@@ -190,21 +190,55 @@ def test_compiled_tiers_follow_the_rules_in_priority_order(smoke):
                          days_since_interaction, rules)
 
 
-def test_leavers_apply_complaints_and_the_commercial_share_to_the_right_members():
+def test_leavers_apply_complaints_inactivity_and_the_commercial_share_to_the_right_members():
+    day = 30
     rows = np.array([2, 4, 5, 9])
     static = np.full(10, 0.1)
-    tier = np.zeros(10, dtype=np.int8)
-    silent_factor = np.ones(len(schema.TIERS))
+    last_interaction = np.full(10, day, dtype=np.int32)  # everybody spoke today
+    complaint_until = np.full(10, -1, dtype=np.int32)
+    complaint_until[[4, 7]] = day  # 7 complained but is not in rows
+    complaint_until[5] = day - 1  # 5's complaint no longer holds
     ad_tolerance = np.array([0.0] * 9 + [0.5])
     draws = np.full(4, 0.15)  # above the static hazard 0.1: nobody leaves unless something raises it
-    leaving = kernels.leavers(rows, draws, static, tier, silent_factor, np.array([4, 7]), 2.0, 0.0, 0.3,
-                              ad_tolerance)
-    np.testing.assert_array_equal(leaving, [4])  # 7 complained but is not in rows
+
+    def leaving(slope=0.0, inactive_multiplier=2.0):
+        return kernels.leavers(day, rows, draws, static, last_interaction, 15, inactive_multiplier,
+                               complaint_until, 2.0, slope, 0.3, ad_tolerance)
+
+    np.testing.assert_array_equal(leaving(), [4])
     # A commercial share 0.3 above a tolerance of 0 multiplies the hazard by exp(slope × 0.3).
-    slope = math.log(1.6) / 0.3
-    nobody = np.empty(0, dtype=np.int64)
-    leaving = kernels.leavers(rows, draws, static, tier, silent_factor, nobody, 2.0, slope, 0.3, ad_tolerance)
-    np.testing.assert_array_equal(leaving, [2, 4, 5])  # member 9 tolerates 0.5 > 0.3
+    complaint_until[4] = -1
+    np.testing.assert_array_equal(leaving(slope=math.log(1.6) / 0.3), [2, 4, 5])  # 9 tolerates 0.5 > 0.3
+    # Inactivity: 15 days or more since the last interaction doubles the hazard; 14 does not.
+    last_interaction[2], last_interaction[9] = day - 15, day - 14
+    np.testing.assert_array_equal(leaving(), [2])
+    np.testing.assert_array_equal(leaving(inactive_multiplier=1.0), np.empty(0))
+
+
+def test_the_inactivity_exit_ignores_the_tier_label_and_tiering():
+    # Same members, same random numbers: the exits do not depend on whether tiering is on
+    # (which changes only who is seen, and interventions, here switched off by zero effect and
+    # cost), nor on the silent rule of the tier labels.
+    base = load_scenario("smoke", {"simulation.days": 40, "activities.schedule": [],
+                                   "community.overflow": "lost"})
+    quiet = {"tiering.interventions.potential.interest_boost": 0.0,
+             "tiering.interventions.potential.cost_per_member": 0.0,
+             "tiering.interventions.active.interest_boost": 0.0,
+             "tiering.interventions.active.cost_per_member_week": 0.0,
+             "tiering.interventions.loyal.purchase_multiplier": 1.0,
+             "tiering.interventions.loyal.cost_per_member_month": 0.0,
+             "tiering.interventions.silent.recall_prob": 0.0,
+             "tiering.interventions.silent.cost_per_target": 0.0}
+    on = base.with_overrides({"tiering.enabled": True, **quiet})
+    off = base.with_overrides({"tiering.enabled": False, **quiet})
+    relabelled = off.with_overrides({"tiering.rules.silent_min_days": 3})
+    exits = [run_replication(params, 6, 0).tables["members"]["left_ts"] for params in (on, off, relabelled)]
+    assert exits[0].notna().sum() > 5
+    pd.testing.assert_series_equal(exits[0], exits[1])
+    pd.testing.assert_series_equal(exits[1], exits[2])
+    # …and they do depend on the inactivity threshold.
+    sooner = run_replication(off.with_overrides({"members.inactive_after_days": 3}), 6, 0)
+    assert sooner.tables["members"]["left_ts"].notna().sum() > exits[1].notna().sum()
 
 
 def test_each_process_module_is_named_after_a_params_block():

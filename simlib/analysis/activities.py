@@ -167,6 +167,7 @@ def fission_overrides(*, days: int = 30, initial_members: int = 100, group_cap: 
         "simulation.days": days,
         "simulation.initial_members": initial_members,
         "simulation.group_cap": group_cap,
+        "community.overflow": "lost",  # one group: the cap cuts the cascade off (no new group opens)
         "activities.schedule": [{"type": "referral_lottery", "every_days": every_days, "first_day": 1}],
         "arrivals.channels.organic.daily_reach": 0.0,
         "arrivals.channels.douyin.daily_reach": 0.0,

@@ -70,6 +70,7 @@ def mmc_overrides(*, members: int = 300, question_rate: float = 0.4, answer_minu
         "monitoring.answer_minutes_mean": answer_minutes,
         "monitoring.shift_start": "00:00",
         "monitoring.shift_end": "23:59",
+        "monitoring.admin_attention_minutes": 0.0,  # admins watching all the time (no notice delay)
         "automation.level": 0.0,
         "activities.schedule": [],
         "arrivals.channels.organic.daily_reach": 0.0,

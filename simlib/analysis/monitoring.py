@@ -215,9 +215,11 @@ def question_hour_density(params: Params, hours: Sequence[float] | None = None) 
     """Density (per hour) of the clock time at which questions are asked.
 
     In the model a question comes at the asker's usual hour (Normal(mean, sd) mod 24) plus
-    Normal(0, 2 h) noise, so the clock time is a wrapped normal with sd √(sd² + 4).
+    Normal(0, ``members.hour_spread_hours``) noise, so the clock time is a wrapped normal with
+    sd √(sd² + spread²).
     """
-    mean, sd = params.members.active_hour_mean, math.hypot(params.members.active_hour_sd, 2.0)
+    members = params.members
+    mean, sd = members.active_hour_mean, math.hypot(members.active_hour_sd, members.hour_spread_hours)
     grid = np.arange(24) + 0.5 if hours is None else np.asarray(hours, dtype=float)
     shifts = np.arange(-5, 6) * 24.0
     z = (grid[:, None] - mean + shifts[None, :]) / sd

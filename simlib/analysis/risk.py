@@ -99,9 +99,10 @@ def expected_incident_exits(params: Params, members: float, controls: bool | Non
                             warning_system: bool | None = None) -> dict[str, float]:
     """Expected exits per year caused by incidents, by type, for a group of ``members``.
 
-    Per incident a share exit_shock × residual × (3 if major else 1) leaves, with residual
-    1 − effect under controls and 1 without (the model's rule). The violation type also
-    removes the offender with probability effect under controls (not counted here).
+    Per incident a share exit_shock × residual × (major_crisis_exit_multiplier if major else 1)
+    leaves, with residual 1 − effect under controls and 1 without (the model's rule). The
+    violation type also removes the offender with probability effect under controls (not
+    counted here).
     """
     if members < 0:
         raise RiskInputError(f"members={members!r}: expected ≥ 0")
@@ -111,7 +112,8 @@ def expected_incident_exits(params: Params, members: float, controls: bool | Non
     out = {}
     for kind, spec in risk.types.items():
         residual = (1 - spec.effect) if controlled else 1.0
-        out[kind] = spec.incidents_per_year * spec.exit_shock * residual * (1 + 2 * escalation) * members
+        major_factor = 1 + (risk.major_crisis_exit_multiplier - 1) * escalation
+        out[kind] = spec.incidents_per_year * spec.exit_shock * residual * major_factor * members
     return out
 
 

@@ -13,8 +13,8 @@ estimate with a 95% interval (:class:`Estimate`, :mod:`simlib.calibrate.estimate
   (:mod:`simlib.calibrate.engagement`), the hours with bootstrap intervals over members.
 * **exits** (:mod:`simlib.calibrate.exits`, ``members:`` block) — the daily exit hazard,
   separately for silent and non-silent member-days → ``base_exit_hazard`` and
-  ``silent_exit_multiplier``; removals apart (``removal_rate``); the weekly tier transition
-  matrix (:func:`simlib.tiering.transition_matrix`).
+  ``inactive_exit_multiplier`` (silent days stand for inactive ones); removals apart
+  (``removal_rate``); the weekly tier transition matrix (:func:`simlib.tiering.transition_matrix`).
 * **purchases** (:mod:`simlib.calibrate.purchases`) — purchases per member-day and the mean
   order value (if the log has any).
 * **arrivals** (:mod:`simlib.calibrate.arrivals`, ``arrivals:`` block) — joins per day, overall
@@ -37,8 +37,8 @@ What a chat log cannot identify, and therefore stays at the base scenario's valu
   their purchase probabilities (orders are not linked to posts or activities in the log);
 * questions and their patience (a question looks like any other message);
 * interest dynamics — ``novelty_boost``/``novelty_days``, ``interest_drift_days``,
-  ``interest_floor``, ``content_interest_gain``: over one window they are confounded with
-  engagement and the chat rate;
+  ``interest_floor``, ``content_interest_gain``, ``chat_interest_gain``: over one window they are
+  confounded with engagement and the chat rate;
 * funnel stages of the channels (reach, click and join rates separately; only joins show),
   the channel of members who were already in the group, and all costs.
 

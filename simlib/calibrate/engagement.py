@@ -13,7 +13,7 @@ messages per member, the method-of-moments σ rests on the squared counts of the
 talkers; it came out biased low and skewed, and resampling members cannot produce heavier
 talkers than the sample holds, so its bootstrap intervals were too narrow and too low (81%
 coverage over 400 engine groups). The ratio messages / member-days weights each member by
-their days present; in the engine silent members leave sooner (``silent_exit_multiplier``), so
+their days present; in the engine inactive members leave sooner (``inactive_exit_multiplier``), so
 that ratio over-weights talkative members and came out ~2% high (92% coverage). The likelihood
 uses each member's count for what it says about ``r`` and ``σ`` given their days, and its
 intervals cover at the nominal rate (95.25% and 96.75% over the same groups; see

@@ -1,9 +1,11 @@
 """The exit estimator (``members:`` block): the daily exit hazard (leaves per member-day at
 risk, exact Poisson interval), separately for silent and non-silent member-days →
-``base_exit_hazard`` and ``silent_exit_multiplier`` (exact conditional binomial interval of the
-rate ratio), and the weekly tier transition matrix. Tiers come from
-:func:`simlib.tiering.tier_panel` with the rules the simulation uses. Removals by admins are
-counted apart (``removal_rate``): they are not a member's choice."""
+``base_exit_hazard`` and ``inactive_exit_multiplier`` (exact conditional binomial interval of the
+rate ratio; the engine keys the multiplier to inactivity, ``members.inactive_after_days``, and a
+silent member is one inactive for ``silent_min_days`` — the same unless loyal), and the weekly
+tier transition matrix. Tiers come from :func:`simlib.tiering.tier_panel` with the rules the
+simulation uses. Removals by admins are counted apart (``removal_rate``): they are not a
+member's choice."""
 
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ def estimate_exits(window: Window, rules: Any = None) -> ExitEstimates:
     if days_silent > 0:
         estimates["exit_hazard_silent"] = daily_hazard(exits_silent, days_silent)
     if days_other > 0 and days_silent > 0 and exits_other > 0:
-        estimates["silent_exit_multiplier"] = rate_ratio(exits_silent, days_silent, exits_other, days_other)
+        estimates["inactive_exit_multiplier"] = rate_ratio(exits_silent, days_silent, exits_other, days_other)
     transitions = None
     if n_days - burn_in > 7:
         masked = np.where(at_risk, values, -1)[burn_in:]
@@ -80,7 +82,7 @@ def estimate_exits(window: Window, rules: Any = None) -> ExitEstimates:
         notes.append(f"only {int(leaves.sum())} exits in the window: the exit hazard is imprecise")
     if min(exits_silent, exits_other) < MIN_SPLIT_EXITS:
         notes.append(f"fewer than {MIN_SPLIT_EXITS} exits of silent or of other members ({exits_silent} and "
-                     f"{exits_other}): a scenario keeps its base's silent_exit_multiplier")
+                     f"{exits_other}): a scenario keeps its base's inactive_exit_multiplier")
     split = {"exits_silent": exits_silent, "exits_other": exits_other, "days_silent": days_silent,
              "days_other": days_other}
     return ExitEstimates(estimates, transitions, split, notes)

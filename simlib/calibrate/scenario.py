@@ -78,17 +78,17 @@ def _scenario(calibration: Calibration, name: str, base: str | Path | None, labe
     split = calibration.exit_split
     if min(split.get("exits_silent", 0), split.get("exits_other", 0)) >= MIN_SPLIT_EXITS:
         from_estimate("members.base_exit_hazard", "exit_hazard_non_silent")
-        from_estimate("members.silent_exit_multiplier", "silent_exit_multiplier")
+        from_estimate("members.inactive_exit_multiplier", "inactive_exit_multiplier")
     else:
         # Too few exits to separate: keep the base's multiplier m and take the hazard that
         # explains the judged exits given it, h = exits / (other days + m × silent days).
-        multiplier = float(merged["members"]["silent_exit_multiplier"])
+        multiplier = float(merged["members"]["inactive_exit_multiplier"])
         exposure = split.get("days_other", 0) + multiplier * split.get("days_silent", 0)
         exits = split.get("exits_silent", 0) + split.get("exits_other", 0)
         e = daily_hazard(exits, exposure) if exposure > 0 else estimates["exit_hazard"]
         put("members.base_exit_hazard", _round(e.value),
             f"estimated {_round(e.value)} [95%: {_round(e.low)}–{_round(e.high)}], n={e.n}, "
-            f"given the base's silent_exit_multiplier {multiplier} (too few exits to estimate it)")
+            f"given the base's inactive_exit_multiplier {multiplier} (too few exits to estimate it)")
     joins = estimates["join_rate"]
     organic = merged["arrivals"]["channels"]["organic"]
     per_reach = organic["click_rate"] * organic["join_rate"]
@@ -142,7 +142,7 @@ def to_scenario(calibration: Calibration, name: str, base: str | Path | None = "
 
     Overridden: ``members.chat_rate_mean``, ``engagement_sigma``, ``active_hour_mean``,
     ``active_hour_sd``, ``base_exit_hazard`` (the non-silent hazard, with
-    ``silent_exit_multiplier``, when both could be estimated; else the overall hazard),
+    ``inactive_exit_multiplier``, when both could be estimated; else the overall hazard),
     ``arrivals`` (organic ``daily_reach`` so that reach × click × join rate is the observed
     joins per day; paid channels off; members already present counted as organic),
     ``simulation.initial_members`` (group size at the end of the window, at most 500),

@@ -1,6 +1,7 @@
 """Activities (``activities:`` block): the scheduler and the four activity types — check-in
 challenge, referral lottery (fission), live flash sale and UGC — each a SimPy process that
-runs over its days and records one row of the activities table."""
+runs over its days and records one row of the activities table. An activity runs in every
+open group at once; its cost per head is booked on each participant's group."""
 
 from __future__ import annotations
 
@@ -10,12 +11,21 @@ import numpy as np
 
 from simlib.eventlog import REF_ACTIVITY
 from simlib.processes.arrivals import referral_joins
-from simlib.processes.monetization import purchase_propensity
+from simlib.processes.monetization import order_values, purchase_propensity
 
 if TYPE_CHECKING:
     from simlib.model import GroupModel
 
 START_HOUR = 10  # activities open at 10:00
+LIVE_SALE_HOUR = 19  # the live flash sale goes on air at 19:00, duration_days after it opened
+# Timing only: how the events of an activity spread over its days (in days).
+JOIN_DELAY_DAYS = 2 / 24  # mean delay between the start and a member's joining (exponential)
+PURCHASE_SPREAD_DAYS = 0.4  # purchases after an activity fall within this span
+LIVE_PURCHASE_SPREAD_DAYS = 0.08  # purchases at the live sale fall within about two hours
+MESSAGE_SPREAD_DAYS = 0.4  # check-ins, works and shares of a day fall within this span
+INVITE_SPREAD_DAYS = 0.5  # invitations of a day fall within this span
+NEWCOMER_JOIN_SPREAD_DAYS = 0.3  # invited newcomers take part within this span
+DEPOSIT_SPREAD_DAYS = 0.3  # deposits of a live flash sale are paid within this span of its opening
 
 
 def activity_scheduler(model: GroupModel):
@@ -38,7 +48,7 @@ def _start(model: GroupModel, activity_id: int, kind: str, participation: float)
     chance = np.minimum(1.0, participation * m.interest_multiplier(rows))
     participants = rows[rng.random(rows.size) < chance]
     now = model.env.now
-    model.log.add("activity_join", now + rng.exponential(2 / 24, participants.size), participants,
+    model.log.add("activity_join", now + rng.exponential(JOIN_DELAY_DAYS, participants.size), participants,
                   REF_ACTIVITY, activity_id)
     model.record_interactions(participants)
     record = {"activity_id": activity_id, "type": kind, "start_day": now, "reached": int(rows.size),
@@ -55,20 +65,22 @@ def _buy(model: GroupModel, activity_id: int, members: np.ndarray, probability: 
     present = members[m.present[members]]
     chance = np.minimum(1.0, probability * purchase_propensity(model, present))
     buyers = present[rng.random(present.size) < chance]
-    amounts = rng.gamma(4.0, order_value / 4, buyers.size)
+    amounts = order_values(model.params, rng, order_value, buyers.size)
     model.purchase(model.env.now + rng.random(buyers.size) * spread_days, buyers, amounts, REF_ACTIVITY,
                    activity_id)
     return buyers, float(amounts.sum())
 
 
-def _finish(model: GroupModel, record: dict, participants: np.ndarray, spec, buyers_prob: float,
-            order_value: float) -> None:
-    """Book the activity's cost, raise the participants' interest, and their purchases."""
+def _finish(model: GroupModel, record: dict, paid_for: np.ndarray, finishers: np.ndarray, spec,
+            buyers_prob: float, order_value: float) -> None:
+    """Book the activity's cost (per head of every participant ``paid_for``, on their groups),
+    raise the interest of the ``finishers``, and their purchases."""
     record["cost"] = spec.cost_per_head * record["participants"]
-    model.cost(model.env.now, "activity", record["cost"])
-    model.members.interest[participants] += spec.interest_boost
-    if buyers_prob > 0 and participants.size:
-        _, revenue = _buy(model, record["activity_id"], participants, buyers_prob, order_value, 0.4)
+    model.cost_by_group(model.env.now, "activity", paid_for, spec.cost_per_head)
+    model.members.interest[finishers] += spec.interest_boost
+    if buyers_prob > 0 and finishers.size:
+        _, revenue = _buy(model, record["activity_id"], finishers, buyers_prob, order_value,
+                          PURCHASE_SPREAD_DAYS)
         record["revenue"] += revenue
 
 
@@ -81,12 +93,13 @@ def checkin(model: GroupModel, activity_id: int):
     for _ in range(spec.streak_days):
         yield env.timeout(1.0)
         streak = streak[m.present[streak] & (rng.random(streak.size) < spec.continue_prob)]
-        model.log.add("message", env.now + rng.random(streak.size) * 0.4, streak, REF_ACTIVITY, activity_id)
+        checked_in = env.now + rng.random(streak.size) * MESSAGE_SPREAD_DAYS
+        model.log.add("message", checked_in, streak, REF_ACTIVITY, activity_id)
         model.record_interactions(streak, messages=True)
     model.log.add("activity_done", env.now + 0.5, streak, REF_ACTIVITY, activity_id)
     model.record_interactions(streak)
     record["completed"] = int(streak.size)
-    _finish(model, record, streak, spec, spec.purchase_prob, spec.order_value)
+    _finish(model, record, participants, streak, spec, spec.purchase_prob, spec.order_value)
 
 
 def referral_lottery(model: GroupModel, activity_id: int):
@@ -99,7 +112,7 @@ def referral_lottery(model: GroupModel, activity_id: int):
     for _day in range(spec.duration_days):
         invites = rng.poisson(spec.invites_mean, generation.size)
         inviters = np.repeat(generation, invites)
-        invite_ts = env.now + rng.random(inviters.size) * 0.5
+        invite_ts = env.now + rng.random(inviters.size) * INVITE_SPREAD_DAYS
         log.add("invite", invite_ts, inviters, REF_ACTIVITY, activity_id)
         model.record_interactions(inviters)  # each invite is an interaction, as in the log
         record["invites"] += int(inviters.size)
@@ -112,13 +125,14 @@ def referral_lottery(model: GroupModel, activity_id: int):
         yield env.timeout(1.0)
         # Newcomers who joined through an invitation may take part in turn (fission).
         generation = joined[rng.random(joined.size) < spec.newcomer_participation]
-        joined_ts = env.now + rng.random(generation.size) * 0.3
+        joined_ts = env.now + rng.random(generation.size) * NEWCOMER_JOIN_SPREAD_DAYS
         log.add("activity_join", joined_ts, generation, REF_ACTIVITY, activity_id)
         model.record_interactions(generation)
         record["participants"] += int(generation.size)
         record["newcomer_participants"] += int(generation.size)
         everyone.append(generation)
-    _finish(model, record, np.concatenate(everyone), spec, spec.purchase_prob, spec.order_value)
+    everyone = np.concatenate(everyone)
+    _finish(model, record, everyone, everyone, spec, spec.purchase_prob, spec.order_value)
 
 
 def live_flash_sale(model: GroupModel, activity_id: int):
@@ -128,16 +142,17 @@ def live_flash_sale(model: GroupModel, activity_id: int):
     rng, env = model.rng["activities"], model.env
     participants, record = _start(model, activity_id, "live_flash_sale", spec.participation)
     deposits = np.full(participants.size, spec.deposit)
-    paid = env.now + rng.random(participants.size) * 0.3
+    paid = env.now + rng.random(participants.size) * DEPOSIT_SPREAD_DAYS
     model.purchase(paid, participants, deposits, REF_ACTIVITY, activity_id)
     record["revenue"] += float(deposits.sum())
-    yield env.timeout(spec.duration_days + START_HOUR / 24 - 1 / 24)  # the live sale at 19:00
-    buyers, revenue = _buy(model, activity_id, participants, spec.final_purchase_prob, spec.order_value, 0.08)
+    yield env.timeout(spec.duration_days + (LIVE_SALE_HOUR - START_HOUR) / 24)
+    buyers, revenue = _buy(model, activity_id, participants, spec.final_purchase_prob, spec.order_value,
+                           LIVE_PURCHASE_SPREAD_DAYS)
     model.log.add("activity_done", env.now + 0.1, buyers, REF_ACTIVITY, activity_id)
     model.record_interactions(buyers)
     record["completed"] = int(buyers.size)
     record["revenue"] += revenue
-    _finish(model, record, participants, spec, 0.0, 0.0)
+    _finish(model, record, participants, participants, spec, 0.0, 0.0)
 
 
 def ugc(model: GroupModel, activity_id: int):
@@ -150,18 +165,18 @@ def ugc(model: GroupModel, activity_id: int):
     authors = participants[m.present[participants]]
     # Works are handed in and shared on the closing day, before its 10:00 close (so each
     # interaction falls on the day the engine counts it, as the tier rules see the log).
-    submitted = env.now - rng.random(authors.size) * 0.4
+    submitted = env.now - rng.random(authors.size) * MESSAGE_SPREAD_DAYS
     log.add("activity_done", submitted, authors, REF_ACTIVITY, activity_id)
     model.record_interactions(authors)
     record["completed"] = int(authors.size)
     shares = rng.poisson(spec.shares_per_work, authors.size)
     sharers = np.repeat(authors, shares)
-    share_ts = np.sort(env.now - rng.random(sharers.size) * 0.4)
+    share_ts = np.sort(env.now - rng.random(sharers.size) * MESSAGE_SPREAD_DAYS)
     log.add("share", share_ts, sharers, REF_ACTIVITY, activity_id)
     model.record_interactions(sharers)
     joined = referral_joins(model, sharers, share_ts, model.params.arrivals.share_join_prob)
     record["referral_joins"] += int(joined.size)
-    _finish(model, record, authors, spec, spec.purchase_prob, spec.order_value)
+    _finish(model, record, participants, authors, spec, spec.purchase_prob, spec.order_value)
 
 
 ACTIVITY_TYPES = {"checkin": checkin, "referral_lottery": referral_lottery,

@@ -1,5 +1,7 @@
-"""Arrivals (``arrivals:`` block): the members already in the group at day 0, joins by
-channel over the horizon, and friends who join through members' shares and invitations."""
+"""Arrivals (``arrivals:`` block): the members already in the first group at day 0, joins by
+channel over the horizon, and friends who join through members' shares and invitations.
+Where a newcomer sits (or waits, or is lost) is the community's policy:
+:meth:`simlib.model.CommunityModel.admit`."""
 
 from __future__ import annotations
 
@@ -14,10 +16,12 @@ if TYPE_CHECKING:
     from simlib.model import GroupModel
 
 ARRIVAL_CHANNELS = ("organic", "douyin", "xiaohongshu", "referral")  # those with a daily rate, in draw order
+INITIAL_MESSAGES_MEAN = 20  # messages an established member has sent before day 0 (only "has spoken" matters)
+REFERRAL_JOIN_DELAY_DAYS = 0.2  # mean delay between a share or invitation and the friend's join (timing only)
 
 
 def seed_initial_members(model: GroupModel) -> None:
-    """An established group at day 0: members joined over the past year."""
+    """An established first group at day 0: members who joined ``initial_tenure_days`` ago."""
     params, rng = model.params, model.rng["initial"]
     n = params.simulation.initial_members
     if n == 0:
@@ -29,13 +33,14 @@ def seed_initial_members(model: GroupModel) -> None:
     codes = np.array([CHANNEL_CODES[name] for name in names], dtype=np.int8)[drawn]
     m = model.members
     rows = m.add(n, day=0, channel=codes, params=params, rng=model.rng["traits"])
-    join_day = -rng.integers(30, 365, n)
+    shortest, longest = params.arrivals.initial_tenure_days
+    join_day = -rng.integers(shortest, longest, n)
     m.join_day[rows] = join_day
     m.novelty[rows] = params.members.novelty_boost * np.exp(join_day / params.members.novelty_days)
     floor = params.members.interest_floor
     m.interest[rows] = floor + (1 - floor) * rng.random(n)
-    m.last_interaction_day[rows] = -rng.geometric(0.15, n)
-    m.messages_total[rows] = 1 + rng.poisson(20, n)
+    m.last_interaction_day[rows] = -rng.geometric(params.arrivals.initial_daily_interaction_prob, n)
+    m.messages_total[rows] = 1 + rng.poisson(INITIAL_MESSAGES_MEAN, n)
     # Established members appear in the log as joins before the start date.
     model.log.add("join", join_day + rng.random(n), rows)
 
@@ -44,8 +49,8 @@ def arrivals(model: GroupModel):
     """Poisson arrivals of every channel, admitted one by one at their own times.
 
     Each channel draws its whole horizon (daily counts, then times within the days) from
-    its own random stream up front, so changing one channel's rate leaves the others'
-    arrivals as they were (common random numbers across scenarios).
+    its own random stream up front, so changing one channel's rate (or the overflow policy)
+    leaves the others' arrivals as they were (common random numbers across scenarios).
     """
     days = model.params.simulation.days
     times, channels = [], []
@@ -75,10 +80,10 @@ def referral_joins(model: GroupModel, sharers: np.ndarray, share_ts: np.ndarray,
     rng = model.rng["arrivals_referral"]
     joined = rng.random(sharers.size) < join_prob
     count = int(np.count_nonzero(joined))
-    if count == 0 or model.room() == 0:  # nobody, or a full group: no need for join times
+    if count == 0 or not model.can_seat():  # nobody, or nowhere to go: no need for join times
         model.counters["overflow"] += count
         return np.empty(0, dtype=np.int64)
-    ts = share_ts[joined] + rng.exponential(0.2, count)
+    ts = share_ts[joined] + rng.exponential(REFERRAL_JOIN_DELAY_DAYS, count)
     order = np.argsort(ts)
     ts = np.minimum(ts[order], model.day + 0.999)
     return model.admit(count, "referral", ts, inviter=sharers[joined][order])

@@ -1,5 +1,9 @@
 """Content (``content:`` block): the post schedule (the weekly calendar and the commercial
-posts of each monetization mode), publishing, who opens a post, replies and shares."""
+posts of each monetization mode), publishing, who opens a post, replies and shares.
+
+Every post goes to every open group: each group's copy is a post of its own (one row of the
+posts table, its own post id), and opens, replies, shares and sales refer to the copy in the
+member's group."""
 
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
     from simlib.model import GroupModel
 
 _GAUSS_HERMITE = np.polynomial.hermite_e.hermegauss(40)
+REPLY_DELAY_MINUTES = 10  # mean delay between opening a post and replying to it (timing only)
+SHARE_DELAY_MINUTES = 30  # mean delay between opening a post and sharing it (timing only)
 
 
 @functools.lru_cache(maxsize=256)
@@ -73,9 +79,9 @@ def publisher(model: GroupModel):
     weights = [model.annoyance[mode] if mode else 0.0 for _, _, mode in schedule]
     model.planned_commercial_share = float(np.mean(weights)) if weights else 0.0
     env = model.env
-    for post_id, (ts, content_type, mode) in enumerate(schedule):
+    for ts, content_type, mode in schedule:
         yield env.timeout(max(0.0, ts - env.now))
-        publish(model, post_id, ts, content_type, mode)
+        publish(model, ts, content_type, mode)
 
 
 def opened_mask(model: GroupModel, rows: np.ndarray, content_type: str, ts: float,
@@ -108,12 +114,19 @@ def opened_mask(model: GroupModel, rows: np.ndarray, content_type: str, ts: floa
                                m.boost_factor, reach)
 
 
-def publish(model: GroupModel, post_id: int, ts: float, content_type: str, mode: str | None) -> None:
-    """One post: who opens it (and how long they read), replies, shares (which may bring
-    friends in) and, for a commercial post, who buys."""
+def publish(model: GroupModel, ts: float, content_type: str, mode: str | None) -> None:
+    """One post, in every open group: who opens it (and how long they read), replies, shares
+    (which may bring friends in) and, for a commercial post, who buys."""
     p, m, log, rng = model.params, model.members, model.log, model.rng["posts"]
     commercial = mode is not None
-    model.posts.append((post_id, ts, CONTENT_TYPES.index(content_type), commercial))
+    first_id, code = model.next_post_id, CONTENT_TYPES.index(content_type)
+    model.next_post_id += model.groups
+    model.posts.extend((first_id + group, ts, code, commercial, group) for group in range(model.groups))
+
+    def post_of(rows: np.ndarray) -> int | np.ndarray:
+        """The post id of the copy each member of ``rows`` received (one id for one group)."""
+        return first_id if model.groups == 1 else first_id + m.group[rows]
+
     model.post_days.append(ts)
     model.post_weight_sums.append(model.post_weight_sums[-1] + (model.annoyance[mode] if commercial else 0.0))
     rows = m.present_rows()
@@ -124,21 +137,23 @@ def publish(model: GroupModel, post_id: int, ts: float, content_type: str, mode:
     quality = p.content.quality
     dwell = p.content.dwell_minutes
     dwell_mean = dwell.ordinary + quality * (dwell.quality - dwell.ordinary)
-    log.add("open", ts + delays, opened, REF_POST, post_id, rng.gamma(2.0, dwell_mean / 2, opened.size))
+    shape = p.content.dwell_shape
+    dwell = rng.gamma(shape, dwell_mean / shape, opened.size)
+    log.add("open", ts + delays, opened, REF_POST, post_of(opened), dwell)
     if content_type != "commercial":
         spec = p.content.types[content_type]
         interacted = rng.random(opened.size) < spec.interaction_rate / spec.open_rate
         responders = opened[interacted]
-        reply_ts = ts + delays[interacted] + rng.exponential(10 * MINUTE, responders.size)
-        log.add("message", reply_ts, responders, REF_POST, post_id)
+        reply_ts = ts + delays[interacted] + rng.exponential(REPLY_DELAY_MINUTES * MINUTE, responders.size)
+        log.add("message", reply_ts, responders, REF_POST, post_of(responders))
         model.record_interactions(responders, messages=True, interest_gain=p.members.content_interest_gain)
     share_multiplier = 1 + (p.content.share_multiplier_quality - 1) * quality
     # A uniform draw in [0, 1) is below p exactly when it is below min(1, p): no clipping needed.
     shared = rng.random(opened.size) < m.share_propensity[opened] * share_multiplier
     sharers = opened[shared]
-    share_ts = ts + delays[shared] + rng.exponential(30 * MINUTE, sharers.size)
-    log.add("share", share_ts, sharers, REF_POST, post_id)
+    share_ts = ts + delays[shared] + rng.exponential(SHARE_DELAY_MINUTES * MINUTE, sharers.size)
+    log.add("share", share_ts, sharers, REF_POST, post_of(sharers))
     model.record_interactions(sharers)
     referral_joins(model, sharers, share_ts, p.arrivals.share_join_prob)
     if commercial:
-        sell(model, ts, opened, delays, mode, post_id)
+        sell(model, ts, opened, delays, mode, post_of(opened))

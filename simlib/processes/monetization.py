@@ -16,8 +16,6 @@ from simlib.tiering import LOYAL
 if TYPE_CHECKING:
     from simlib.model import GroupModel
 
-RENEWAL_PROB = 0.85  # chance that a member renews at the end of each 30-day membership period
-
 
 def annoyance_weights(params: Params) -> dict[str, float]:
     """How much one post of each mode counts in the commercial share members perceive: its
@@ -37,20 +35,36 @@ def purchase_propensity(model: GroupModel, rows: np.ndarray) -> np.ndarray:
     return np.where(m.overlap[rows], factor * p.cross_platform.overlap_purchase_multiplier, factor)
 
 
+PURCHASE_DELAY_MINUTES = 60  # mean delay between opening a sales post and buying (timing only)
+
+
+def order_values(params: Params, rng: np.random.Generator, order_value: float, size: int) -> np.ndarray:
+    """``size`` order values around the mean ``order_value``: gamma with shape
+    ``monetization.order_value_shape`` (sales posts and activities alike)."""
+    shape = params.monetization.order_value_shape
+    return rng.gamma(shape, order_value / shape, size)
+
+
 def sell(model: GroupModel, ts: float, opened: np.ndarray, delays: np.ndarray, mode: str,
-         post_id: int) -> None:
-    """Purchases from the commercial post ``post_id`` of ``mode`` among the members who opened it."""
+         post_ids: int | np.ndarray) -> None:
+    """Purchases from a commercial post of ``mode`` among the members who opened it;
+    ``post_ids``: the post (one id) or, per opener, the copy of their group. With
+    ``purchase_fatigue``, recent buyers (purchases in the loyal window) convert less."""
     p, m, rng = model.params, model.members, model.rng["commercial"]
     spec = p.monetization.modes[mode]
     # Each campaign converts at a rate drawn from the article's range for the mode (T6).
     conversion = rng.uniform(*spec.conversion_range)
     conversion *= (spec.acceptance / model.mean_acceptance) ** p.monetization.acceptance_conversion_weight
     chance = np.minimum(1.0, conversion * purchase_propensity(model, opened))
+    fatigue = p.monetization.purchase_fatigue
+    if fatigue > 0:
+        chance = chance / (1 + fatigue * m.purchases_window[opened])
     buyers_mask = rng.random(opened.size) < chance
     buyers = opened[buyers_mask]
-    amounts = rng.gamma(4.0, spec.order_value / 4, buyers.size)
-    bought = ts + delays[buyers_mask] + rng.exponential(60 * MINUTE, buyers.size)
-    model.purchase(bought, buyers, amounts, REF_POST, post_id)
+    amounts = order_values(p, rng, spec.order_value, buyers.size)
+    bought = ts + delays[buyers_mask] + rng.exponential(PURCHASE_DELAY_MINUTES * MINUTE, buyers.size)
+    refs = post_ids if isinstance(post_ids, int) else post_ids[buyers_mask]
+    model.purchase(bought, buyers, amounts, REF_POST, refs)
     if mode == "membership":
         m.subscriber[buyers] = True
 
@@ -73,14 +87,15 @@ def commercial_share(model: GroupModel, day: int) -> float:
 
 
 def renew_memberships(model: GroupModel, day: int, thresholds) -> None:
-    """Renewals of the memberships due on ``day`` (every 30 days of a subscription); members
-    who do not renew stop being subscribers. Drawn from the exits stream, after the day's exits
-    (leavers are no longer subscribers)."""
+    """Renewals of the memberships due on ``day`` (every month of a subscription, with
+    probability ``monetization.membership_renewal_prob``); members who do not renew stop being
+    subscribers. Drawn from the exits stream, after the day's exits (leavers are no longer
+    subscribers)."""
     m, rng = model.members, model.rng["exits"]
     subscribers = kernels.renewals_due(day, m.count, m.subscriber, m.member_since_day)
     if subscribers.size == 0:
         return
-    renewed = rng.random(subscribers.size) < RENEWAL_PROB
+    renewed = rng.random(subscribers.size) < model.params.monetization.membership_renewal_prob
     renew = subscribers[renewed]
     fee = model.params.monetization.modes["membership"].order_value
     model.purchase(day + 0.9 * np.ones(renew.size), renew, np.full(renew.size, fee), REF_NONE, None)

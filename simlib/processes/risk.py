@@ -1,6 +1,6 @@
-"""Risk (``risk:`` block): incidents of each type at their yearly rate, their escalation to a
-major crisis (less likely under a warning system), the controls' response time and effect,
-the removal of an offender, and the members an incident drives away."""
+"""Risk (``risk:`` block): each group's incidents of each type at their yearly rate, their
+escalation to a major crisis (less likely under a warning system), the controls' response time
+and effect, the removal of an offender, and the members of the group an incident drives away."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from simlib.eventlog import REF_INCIDENT
 if TYPE_CHECKING:
     from simlib.model import GroupModel
 
-MAJOR_SHOCK = 3.0  # a major crisis drives away three times as many members
+LEAVE_SPREAD_DAYS = 0.5  # members driven away leave within this span after the response (timing only)
 
 
-def risk_incidents(model: GroupModel, kind: str):
-    """The incidents of one type over the horizon, at exponential intervals."""
-    p, rng, m, env = model.params.risk, model.rng["risk"], model.members, model.env
+def risk_incidents(model: GroupModel, kind: str, group: int):
+    """The incidents of one type in ``group`` from its opening to the horizon, at exponential
+    intervals (from the group's own risk stream)."""
+    p, rng, m, env = model.params.risk, model.group_rng("risk", group), model.members, model.env
     spec = p.types[kind]
     rate = spec.incidents_per_year / 365
     if rate <= 0:
@@ -36,10 +37,12 @@ def risk_incidents(model: GroupModel, kind: str):
             residual = 1 - spec.effect
         else:
             response_hours, residual = p.uncontrolled_response_hours, 1.0
-        shock = spec.exit_shock * residual * (MAJOR_SHOCK if major else 1.0)
+        shock = spec.exit_shock * residual * (p.major_crisis_exit_multiplier if major else 1.0)
         model.log.add("incident", env.now, None, REF_INCIDENT, incident_id)
         offender = -1
         rows = m.present_rows()
+        if model.groups > 1:
+            rows = rows[m.group[rows] == group]
         if kind == "violation" and rows.size:
             offender = int(rng.choice(rows))
             model.log.add("violation", env.now, offender)
@@ -47,7 +50,8 @@ def risk_incidents(model: GroupModel, kind: str):
                 model.remove(np.array([offender]), env.now + response_hours / 24, "removed")
         leavers = rows[rng.random(rows.size) < shock]
         leavers = leavers[m.present[leavers]]
-        model.remove(leavers, env.now + response_hours / 24 + rng.random(leavers.size) * 0.5, "leave")
-        model.incident_rows.append({"incident_id": incident_id, "day": env.now, "type": kind, "major": major,
-                                    "response_hours": response_hours, "exits": int(leavers.size),
-                                    "offender": offender})
+        leave_ts = env.now + response_hours / 24 + rng.random(leavers.size) * LEAVE_SPREAD_DAYS
+        model.remove(leavers, leave_ts, "leave")
+        model.incident_rows.append({"group": group, "incident_id": incident_id, "day": env.now, "type": kind,
+                                    "major": major, "response_hours": response_hours,
+                                    "exits": int(leavers.size), "offender": offender})

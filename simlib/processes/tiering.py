@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from simlib.model import GroupModel
 
 CAMPAIGN_HOUR = 11  # campaigns go out at 11:00
+RECALL_SPREAD_DAYS = 0.4  # recalled members speak within this span of the campaign (timing only)
 
 
 def welcome_newcomers(model: GroupModel, rows: np.ndarray, ts: np.ndarray) -> None:
@@ -23,7 +24,7 @@ def welcome_newcomers(model: GroupModel, rows: np.ndarray, ts: np.ndarray) -> No
     welcome = model.params.tiering.interventions.potential
     model.members.set_boost(rows, welcome.interest_boost, model.day + welcome.boost_days)
     model.log.add("intervention", ts, rows, REF_TIER, POTENTIAL)
-    model.cost(float(ts[0]), "tier_intervention", welcome.cost_per_member * rows.size)
+    model.cost_by_group(float(ts[0]), "tier_intervention", rows, welcome.cost_per_member)
 
 
 def tier_interventions(model: GroupModel):
@@ -39,16 +40,17 @@ def tier_interventions(model: GroupModel):
             active = rows[m.tier[rows] == ACTIVE]
             m.set_boost(active, p.active.interest_boost, day + 7)
             log.add("intervention", env.now, active, REF_TIER, ACTIVE)
-            model.cost(env.now, "tier_intervention", p.active.cost_per_member_week * active.size)
+            model.cost_by_group(env.now, "tier_intervention", active, p.active.cost_per_member_week)
         if day % 30 == 0:
             loyal = rows[m.tier[rows] == LOYAL]
             log.add("intervention", env.now, loyal, REF_TIER, LOYAL)
-            model.cost(env.now, "tier_intervention", p.loyal.cost_per_member_month * loyal.size)
+            model.cost_by_group(env.now, "tier_intervention", loyal, p.loyal.cost_per_member_month)
         if day % p.silent.every_days == 0:
             silent = rows[m.tier[rows] == SILENT]
             log.add("intervention", env.now, silent, REF_TIER, SILENT)
-            model.cost(env.now, "tier_intervention", p.silent.cost_per_target * silent.size)
+            model.cost_by_group(env.now, "tier_intervention", silent, p.silent.cost_per_target)
             recalled = silent[rng.random(silent.size) < p.silent.recall_prob]
             m.interest[recalled] = np.maximum(m.interest[recalled], p.silent.interest_reset)
-            log.add("message", env.now + rng.random(recalled.size) * 0.4, recalled, REF_TIER, SILENT)
+            spoke = env.now + rng.random(recalled.size) * RECALL_SPREAD_DAYS
+            log.add("message", spoke, recalled, REF_TIER, SILENT)
             model.record_interactions(recalled, messages=True)

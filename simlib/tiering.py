@@ -16,7 +16,8 @@ import pandas as pd
 
 from simlib.schema import TIERS
 
-POTENTIAL, ACTIVE, LOYAL, SILENT, REGULAR = (TIERS.index(name) for name in ("potential", "active", "loyal", "silent", "regular"))
+POTENTIAL, ACTIVE, LOYAL, SILENT, REGULAR = (
+    TIERS.index(name) for name in ("potential", "active", "loyal", "silent", "regular"))
 
 # Events that count as an interaction for the active and silent rules (opens do not: a member
 # who only reads is silent to the operator, and a chat export cannot see reads anyway).
@@ -25,19 +26,20 @@ INTERACTION_EVENTS = ("message", "share", "invite", "activity_join", "activity_d
 
 def rule_thresholds(rules) -> tuple[int, int, int, int, int]:
     """The thresholds of :func:`tier_code` from a :class:`simlib.params.TierRules`."""
-    return (int(rules.potential_max_days), int(rules.potential_max_messages), int(rules.active_min_interactions),
-            int(rules.loyal_min_purchases), int(rules.silent_min_days))
+    return (int(rules.potential_max_days), int(rules.potential_max_messages),
+            int(rules.active_min_interactions), int(rules.loyal_min_purchases), int(rules.silent_min_days))
 
 
 @numba.njit(cache=True)
-def tier_code(days_since_join, messages_total, interactions_in_window, purchases_in_window, days_since_interaction,
-              thresholds) -> int:
+def tier_code(days_since_join, messages_total, interactions_in_window, purchases_in_window,
+              days_since_interaction, thresholds) -> int:
     """One member's tier code (index into ``schema.TIERS``): the article's rules in priority order.
 
     ``thresholds`` is :func:`rule_thresholds`. Compiled, so that the engine's daily close (see
     :mod:`simlib.kernels`) applies this very function to each member inside its loop.
     """
-    potential_max_days, potential_max_messages, active_min_interactions, loyal_min_purchases, silent_min_days = thresholds
+    (potential_max_days, potential_max_messages, active_min_interactions, loyal_min_purchases,
+     silent_min_days) = thresholds
     if purchases_in_window >= loyal_min_purchases:
         return LOYAL
     if interactions_in_window >= active_min_interactions:
@@ -54,8 +56,8 @@ def _classify_arrays(days_since_join, messages_total, interactions_in_window, pu
                      days_since_interaction, thresholds):
     tiers = np.empty(days_since_join.size, dtype=np.int8)
     for i in range(days_since_join.size):
-        tiers[i] = tier_code(days_since_join[i], messages_total[i], interactions_in_window[i], purchases_in_window[i],
-                             days_since_interaction[i], thresholds)
+        tiers[i] = tier_code(days_since_join[i], messages_total[i], interactions_in_window[i],
+                             purchases_in_window[i], days_since_interaction[i], thresholds)
     return tiers
 
 
@@ -78,7 +80,8 @@ def classify(
     columns = [np.ascontiguousarray(column).ravel() for column in (
         days_since_join, messages_total, interactions_in_window, purchases_in_window, days_since_interaction)]
     if len({column.size for column in columns}) != 1:
-        raise ValueError(f"classify: the five member arrays differ in length: {[column.size for column in columns]}")
+        sizes = [column.size for column in columns]
+        raise ValueError(f"classify: the five member arrays differ in length: {sizes}")
     return _classify_arrays(*columns, rule_thresholds(rules))
 
 
@@ -153,7 +156,8 @@ def tier_counts(panel: pd.DataFrame) -> pd.DataFrame:
     rows = []
     values = panel.to_numpy()
     for code, name in enumerate(TIERS):
-        rows.append(pd.DataFrame({"date": panel.index, "tier": name, "members": (values == code).sum(axis=1)}))
+        members = (values == code).sum(axis=1)
+        rows.append(pd.DataFrame({"date": panel.index, "tier": name, "members": members}))
     out = pd.concat(rows, ignore_index=True)
     out["tier"] = pd.Categorical(out["tier"], categories=TIERS)
     return out

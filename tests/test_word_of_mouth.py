@@ -105,4 +105,4 @@ def test_null_means_no_limit(tmp_path):
     path = tmp_path / "unlimited.yaml"
     path.write_text("arrivals:\n  referral_audience: null\n", encoding="utf-8")
     assert load_scenario(str(path)).arrivals.referral_audience is None
-    assert load_scenario("baseline").arrivals.referral_audience is None
+    assert load_scenario("baseline").arrivals.referral_audience == 2000

@@ -15,13 +15,14 @@ SimPy keeps the event calendar. Each dimension's processes live in a module of
 notebook and :mod:`simlib.analysis` module):
 
 * ``arrivals:`` → :mod:`simlib.processes.arrivals` — the members at day 0, joins by channel,
-  friends who join through shares and invitations (``seed_initial_members``, ``arrivals``,
-  ``referral_joins``);
+  friends who join through shares and invitations, out of a finite referral audience
+  (``seed_initial_members``, ``arrivals``, ``referral_joins``);
 * ``content:`` → :mod:`simlib.processes.content` — the post schedule, publishing, opens,
   replies and shares (``post_schedule``, ``publisher``, ``publish``, ``opened_mask``);
 * ``monetization:`` → :mod:`simlib.processes.monetization` — commercial posts' sales,
-  membership renewals, the perceived commercial share (``sell``, ``renew_memberships``,
-  ``commercial_share``, ``purchase_propensity``);
+  membership renewals, the perceived commercial share, the chance that an offer (a sales
+  post's or an activity's) makes a member buy, lower for recent buyers (``sell``,
+  ``renew_memberships``, ``commercial_share``, ``purchase_propensity``, ``purchase_chance``);
 * ``activities:`` → :mod:`simlib.processes.activities` — the scheduler and the four activity
   types (``activity_scheduler``, ``checkin``, ``referral_lottery``, ``live_flash_sale``, ``ugc``);
 * ``monitoring:`` (with the bots of ``automation:``) → :mod:`simlib.processes.monitoring` —
@@ -141,7 +142,9 @@ class CommunityModel:
         self.costs: list[tuple[float, int, float, int]] = []  # (ts, category code, amount, group)
         self.daily_rows: list[tuple] = []  # day, present, groups, messages, share, exits, members per tier
         # overflow: newcomers turned away (no seat, no new group); gave_up: left the waitlist
-        self.counters = {"overflow": 0, "gave_up": 0, "waiting_at_end": 0, "admin_busy_minutes": 0.0}
+        # referral_converted: people of arrivals.referral_audience whom shares or invitations won over
+        self.counters = {"overflow": 0, "gave_up": 0, "waiting_at_end": 0, "admin_busy_minutes": 0.0,
+                         "referral_converted": 0}
         # community: newcomers waiting for a seat, in order: (arrived, gives up, channel code, inviter or -1)
         self.waitlist: deque[tuple[float, float, int, int]] = deque()
         # content: the posts (one row per group), and for the commercial share each scheduled

@@ -165,6 +165,8 @@ class Channel(Strict):
 class Arrivals(Strict):
     channels: dict[Literal["organic", "douyin", "xiaohongshu", "referral"], Channel]
     share_join_prob: ShareFloat
+    # People that members' shares and invitations can bring in over the horizon; None: no limit.
+    referral_audience: Annotated[int, Field(ge=1)] | None
     initial_channel_mix: dict[Literal["organic", "douyin", "xiaohongshu", "referral"], float]
     initial_tenure_days: tuple[int, int]
     initial_daily_interaction_prob: float = Field(gt=0.0, le=1.0)

@@ -1,5 +1,6 @@
 """The community's value: net value, the residual value of the members left at the end, and
-the ranking value that adds them (simlib.metrics.community_value, simlib.runner.summarize)."""
+the ranking value that adds them (simlib.metrics.community_value, simlib.runner.summarize); the
+purchase fatigue that keeps sales revenue from growing in proportion to the offers made."""
 
 import math
 
@@ -9,8 +10,11 @@ import pytest
 
 from simlib import metrics, schema
 from simlib.compare import paired
+from simlib.model import CommunityModel
 from simlib.params import load_scenario
-from simlib.runner import sweep
+from simlib.processes.arrivals import seed_initial_members
+from simlib.processes.monetization import purchase_chance, purchase_propensity
+from simlib.runner import simulate, sweep
 
 START = pd.Timestamp("2026-01-01", tz=schema.TZ)
 END = START + pd.Timedelta(days=60)
@@ -102,7 +106,8 @@ def test_burning_members_with_sales_posts_lowers_the_residual_value(commercial_s
 
 def test_purchase_fatigue_makes_recent_buyers_convert_less():
     base = load_scenario("smoke", {"simulation.days": 120, "activities.schedule": [],
-                                   "monetization.commercial_posts_per_week": {"ecommerce": 3.0}})
+                                   "monetization.commercial_posts_per_week": {"ecommerce": 3.0},
+                                   "monetization.purchase_fatigue": 0.0})
     tired = base.with_overrides({"monetization.purchase_fatigue": 2.0})
     results = sweep({"fresh": base, "tired": tired}, replications=3, seed=4)
 
@@ -110,3 +115,34 @@ def test_purchase_fatigue_makes_recent_buyers_convert_less():
         return result.summaries["revenue_per_member"] * result.summaries["members"]
 
     assert (sales(results["tired"]) < 0.8 * sales(results["fresh"])).all()
+
+
+def test_an_offer_converts_a_member_at_rate_over_one_plus_fatigue_times_recent_purchases():
+    params = load_scenario("smoke", {"monetization.purchase_fatigue": 0.5})
+    model = CommunityModel(params, np.random.SeedSequence(3))
+    model.open_group(0.0)
+    seed_initial_members(model)
+    rows = model.members.present_rows()[:3]
+    model.members.purchases_window[rows] = [0, 1, 3]
+    fresh = purchase_chance(model, rows, 0.1, tiring=False)
+    np.testing.assert_allclose(purchase_chance(model, rows, 0.1), fresh / [1.0, 1.5, 2.5])
+    assert fresh[0] == pytest.approx(0.1 * purchase_propensity(model, rows[:1])[0])
+
+
+def _activity_revenue(schedule: list[dict], fatigue: float) -> np.ndarray:
+    """Activity revenue per replication of the smoke group running only ``schedule``, no sales
+    posts, where check-in finishers nearly always buy (so many come back as recent buyers)."""
+    params = load_scenario("smoke", {"simulation.days": 90, "activities.schedule": schedule,
+                                     "activities.types.checkin.purchase_prob": 0.9,
+                                     "monetization.commercial_posts_per_week": {"ecommerce": 0.0},
+                                     "monetization.purchase_fatigue": fatigue})
+    result = simulate(params, replications=3, seed=5)
+    return result.activities.groupby("replication")["revenue"].sum().to_numpy()
+
+
+def test_fatigue_tires_activity_offers_but_not_the_live_sale_balance():
+    checkins = [{"type": "checkin", "every_days": 10, "first_day": 1}]
+    assert (_activity_revenue(checkins, 2.0) < _activity_revenue(checkins, 0.0)).all()
+    # Deposit holders pay the balance whatever they bought lately: the same run either way.
+    sales = [{"type": "live_flash_sale", "every_days": 10, "first_day": 1}]
+    np.testing.assert_array_equal(_activity_revenue(sales, 2.0), _activity_revenue(sales, 0.0))

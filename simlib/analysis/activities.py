@@ -160,7 +160,8 @@ def lottery_generations(params: Params) -> int:
 def fission_overrides(*, days: int = 30, initial_members: int = 100, group_cap: int = 500,
                       every_days: int = 5) -> dict[str, Any]:
     """Overrides that isolate the referral lottery's cascade: only lotteries, no other arrivals,
-    no exits, no content shares bringing members, and room in the group (cap ≫ members)."""
+    no exits, no content shares bringing members, room in the group (cap ≫ members) and an
+    unlimited referral audience (the branching process has no saturation)."""
     if initial_members > group_cap:
         raise ValueError(f"initial_members={initial_members} exceeds group_cap={group_cap}")
     return {
@@ -173,6 +174,7 @@ def fission_overrides(*, days: int = 30, initial_members: int = 100, group_cap: 
         "arrivals.channels.douyin.daily_reach": 0.0,
         "arrivals.channels.xiaohongshu.daily_reach": 0.0,
         "arrivals.share_join_prob": 0.0,
+        "arrivals.referral_audience": None,
         "members.base_exit_hazard": 0.0,
         **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in ("info_leak", "opinion_crisis",
                                                                      "data_loss", "violation")},

@@ -29,12 +29,14 @@ What a chat log cannot identify, and therefore stays at the base scenario's valu
 
 * reading behaviour — open rates, ``open_logit_sigma``, open delays, dwell time (a chat
   export does not record reads);
-* shares outside the group, ``share_propensity``, ``share_join_prob`` (invisible);
+* shares outside the group, ``share_propensity``, ``share_join_prob``, ``referral_audience``
+  (invisible);
 * tolerances — ``ad_tolerance``, ``bot_tolerance``, ``ad_exit_slope``, automation aversion,
   ``complaint_exit_multiplier``: they need variation in commercial share, automation or
   service quality that one group's history rarely has;
-* ``price_sensitivity``, conversion rates by monetization mode, activity participation and
-  their purchase probabilities (orders are not linked to posts or activities in the log);
+* ``price_sensitivity``, conversion rates by monetization mode, ``purchase_fatigue``, activity
+  participation and their purchase probabilities (orders are not linked to posts or activities
+  in the log);
 * questions and their patience (a question looks like any other message);
 * interest dynamics — ``novelty_boost``/``novelty_days``, ``interest_drift_days``,
   ``interest_floor``, ``content_interest_gain``, ``chat_interest_gain``: over one window they are

@@ -11,7 +11,7 @@ import numpy as np
 
 from simlib.eventlog import REF_ACTIVITY
 from simlib.processes.arrivals import referral_joins
-from simlib.processes.monetization import order_values, purchase_propensity
+from simlib.processes.monetization import order_values, purchase_chance
 
 if TYPE_CHECKING:
     from simlib.model import GroupModel
@@ -59,12 +59,14 @@ def _start(model: GroupModel, activity_id: int, kind: str, participation: float)
 
 
 def _buy(model: GroupModel, activity_id: int, members: np.ndarray, probability: float, order_value: float,
-         spread_days: float) -> tuple[np.ndarray, float]:
-    """Purchases by those of ``members`` still present, within ``spread_days``: (buyers, revenue)."""
+         spread_days: float, tiring: bool = True) -> tuple[np.ndarray, float]:
+    """Purchases by those of ``members`` still present, within ``spread_days``: (buyers, revenue).
+
+    An activity's offer tires recent buyers as a sales post does (``tiring``), unless the
+    purchase was committed to beforehand (the live sale's balance, after a deposit)."""
     m, rng = model.members, model.rng["activities"]
     present = members[m.present[members]]
-    chance = np.minimum(1.0, probability * purchase_propensity(model, present))
-    buyers = present[rng.random(present.size) < chance]
+    buyers = present[rng.random(present.size) < purchase_chance(model, present, probability, tiring)]
     amounts = order_values(model.params, rng, order_value, buyers.size)
     model.purchase(model.env.now + rng.random(buyers.size) * spread_days, buyers, amounts, REF_ACTIVITY,
                    activity_id)
@@ -146,8 +148,9 @@ def live_flash_sale(model: GroupModel, activity_id: int):
     model.purchase(paid, participants, deposits, REF_ACTIVITY, activity_id)
     record["revenue"] += float(deposits.sum())
     yield env.timeout(spec.duration_days + (LIVE_SALE_HOUR - START_HOUR) / 24)
+    # Deposit holders pay the balance of a purchase already begun: no fatigue.
     buyers, revenue = _buy(model, activity_id, participants, spec.final_purchase_prob, spec.order_value,
-                           LIVE_PURCHASE_SPREAD_DAYS)
+                           LIVE_PURCHASE_SPREAD_DAYS, tiring=False)
     model.log.add("activity_done", env.now + 0.1, buyers, REF_ACTIVITY, activity_id)
     model.record_interactions(buyers)
     record["completed"] = int(buyers.size)

@@ -1,5 +1,6 @@
 """Arrivals (``arrivals:`` block): the members already in the first group at day 0, joins by
-channel over the horizon, and friends who join through members' shares and invitations.
+channel over the horizon, and friends who join through members' shares and invitations (word
+of mouth, which saturates as it uses up ``referral_audience``).
 Where a newcomer sits (or waits, or is lost) is the community's policy:
 :meth:`simlib.model.CommunityModel.admit`."""
 
@@ -76,10 +77,24 @@ def arrivals(model: GroupModel):
 
 def referral_joins(model: GroupModel, sharers: np.ndarray, share_ts: np.ndarray,
                    join_prob: float) -> np.ndarray:
-    """Friends who join through members' shares or invitations; returns the rows admitted."""
+    """Friends who join through members' shares or invitations; returns the rows admitted.
+
+    Word of mouth saturates (``arrivals.referral_audience``, Bass's imitation term): each share
+    or invitation converts with ``join_prob`` × the share of the audience not yet converted, and
+    each conversion uses one person up, whether or not a seat is then found. The share left is
+    taken once per call (a post's shares or a day's invitations), and conversions never exceed
+    what is left. One uniform draw per sharer whatever the audience, so scenarios stay paired."""
     rng = model.rng["arrivals_referral"]
-    joined = rng.random(sharers.size) < join_prob
+    draws = rng.random(sharers.size)
+    audience = model.params.arrivals.referral_audience
+    if audience is None:
+        joined = draws < join_prob
+    else:
+        left = audience - model.counters["referral_converted"]
+        joined = draws < join_prob * left / audience
+        joined[np.flatnonzero(joined)[left:]] = False
     count = int(np.count_nonzero(joined))
+    model.counters["referral_converted"] += count
     if count == 0 or not model.can_seat():  # nobody, or nowhere to go: no need for join times
         model.counters["overflow"] += count
         return np.empty(0, dtype=np.int64)

@@ -1,5 +1,6 @@
 """Monetization (``monetization:`` block): who buys from a commercial post, membership
-renewals, and the commercial share members perceive (which raises their exit hazard)."""
+renewals, the commercial share members perceive (which raises their exit hazard), and the
+chance that any offer makes a member buy (:func:`purchase_chance`, which activities use too)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,18 @@ def purchase_propensity(model: GroupModel, rows: np.ndarray) -> np.ndarray:
     return np.where(m.overlap[rows], factor * p.cross_platform.overlap_purchase_multiplier, factor)
 
 
+def purchase_chance(model: GroupModel, rows: np.ndarray, rate: float, tiring: bool = True) -> np.ndarray:
+    """The chance that each of ``rows`` buys when offered at ``rate``: the rate times their
+    :func:`purchase_propensity` (at most 1), divided, for an offer that is ``tiring``, by
+    1 + ``purchase_fatigue`` × their purchases in the loyal window (repeated offers to a recent
+    buyer return less)."""
+    chance = np.minimum(1.0, rate * purchase_propensity(model, rows))
+    fatigue = model.params.monetization.purchase_fatigue
+    if tiring and fatigue > 0:
+        chance = chance / (1 + fatigue * model.members.purchases_window[rows])
+    return chance
+
+
 PURCHASE_DELAY_MINUTES = 60  # mean delay between opening a sales post and buying (timing only)
 
 
@@ -48,18 +61,14 @@ def order_values(params: Params, rng: np.random.Generator, order_value: float, s
 def sell(model: GroupModel, ts: float, opened: np.ndarray, delays: np.ndarray, mode: str,
          post_ids: int | np.ndarray) -> None:
     """Purchases from a commercial post of ``mode`` among the members who opened it;
-    ``post_ids``: the post (one id) or, per opener, the copy of their group. With
-    ``purchase_fatigue``, recent buyers (purchases in the loyal window) convert less."""
+    ``post_ids``: the post (one id) or, per opener, the copy of their group. Recent buyers
+    convert less (:func:`purchase_chance`)."""
     p, m, rng = model.params, model.members, model.rng["commercial"]
     spec = p.monetization.modes[mode]
     # Each campaign converts at a rate drawn from the article's range for the mode (T6).
     conversion = rng.uniform(*spec.conversion_range)
     conversion *= (spec.acceptance / model.mean_acceptance) ** p.monetization.acceptance_conversion_weight
-    chance = np.minimum(1.0, conversion * purchase_propensity(model, opened))
-    fatigue = p.monetization.purchase_fatigue
-    if fatigue > 0:
-        chance = chance / (1 + fatigue * m.purchases_window[opened])
-    buyers_mask = rng.random(opened.size) < chance
+    buyers_mask = rng.random(opened.size) < purchase_chance(model, opened, conversion)
     buyers = opened[buyers_mask]
     amounts = order_values(p, rng, spec.order_value, buyers.size)
     bought = ts + delays[buyers_mask] + rng.exponential(PURCHASE_DELAY_MINUTES * MINUTE, buyers.size)

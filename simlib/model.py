@@ -32,10 +32,11 @@ notebook and :mod:`simlib.analysis` module):
   active perks, loyal service, silent recalls (``welcome_newcomers``, ``tier_interventions``);
 * ``risk:`` → :mod:`simlib.processes.risk` — each group's incidents, crises, removals
   (``risk_incidents``);
+* ``community:`` → :mod:`simlib.processes.community` — groups, seats and the waitlist
+  (``open_group``, ``seat``, ``can_seat``, ``join_waitlist``, ``admit_waitlisted``,
+  ``close_waitlist``), applied to every arrival by :meth:`CommunityModel.admit`;
 * ``members:`` → this module, :meth:`CommunityModel.daily_close` — spontaneous chat, rolling
-  windows and tiers, exits, the night's decay of interest and novelty;
-* ``community:`` → this module — seats, groups and the waitlist (:meth:`CommunityModel.admit`,
-  ``seat``, ``open_group``, ``admit_waitlisted``).
+  windows and tiers, exits, the night's decay of interest and novelty.
 
 Two blocks act through the others: ``automation:`` (bots in monitoring, reach accuracy in
 content's ``opened_mask``, labour saved in :meth:`CommunityModel.book_daily_costs`, members'
@@ -95,7 +96,7 @@ from simlib.eventlog import (
     questions_table,
 )
 from simlib.params import WEEKDAYS, Params, time_to_minutes
-from simlib.processes import activities, arrivals, content, monetization, monitoring, risk
+from simlib.processes import activities, arrivals, community, content, monetization, monitoring
 from simlib.processes import tiering as tier_interventions
 from simlib.processes.content import logit_shift_for_mean
 from simlib.schema import TIERS, TZ
@@ -128,11 +129,11 @@ class CommunityModel:
         children = seed_sequence.spawn(len(STREAMS))
         self.stream_seeds = dict(zip(STREAMS, children, strict=True))
         self.rng = {name: np.random.default_rng(child) for name, child in self.stream_seeds.items()}
-        sim, rules, community = params.simulation, params.tiering.rules, params.community
+        sim, rules, overflow = params.simulation, params.tiering.rules, params.community.overflow
         expected_arrivals = sum(c.joins_per_day for c in params.arrivals.channels.values()) * sim.days
         capacity = int(sim.initial_members + 1.5 * expected_arrivals + 200)
         # Only new_group opens groups: under waitlist and lost the community is one group.
-        self.max_groups = community.max_groups if community.overflow == "new_group" else 1
+        self.max_groups = params.community.max_groups if overflow == "new_group" else 1
         self.members = Members(capacity, rules.active_window_days, rules.loyal_window_days, self.max_groups)
         self.log = EventLog()
         self.env = simpy.Environment()
@@ -182,6 +183,19 @@ class CommunityModel:
         self.shift_start = time_to_minutes(params.monitoring.shift_start) / 1440
         self.shift_end = time_to_minutes(params.monitoring.shift_end) / 1440
 
+    def group_rng(self, stream: str, group: int) -> np.random.Generator:
+        """The generator of ``stream`` for ``group``: the stream itself for the first group, a
+        stream of its own (spawned from the same seed) for each later one, so a group's random
+        numbers do not depend on how many other groups there are."""
+        if group == 0:
+            return self.rng[stream]
+        key = f"{stream}/{group}"
+        if key not in self.rng:
+            parent = self.stream_seeds[stream]
+            seed = np.random.SeedSequence(parent.entropy, spawn_key=(*parent.spawn_key, group))
+            self.rng[key] = np.random.default_rng(seed)
+        return self.rng[key]
+
     # ------------------------------------------------------------------ effects shared by the dimensions
 
     def cost(self, ts: float, category: str, amount: float, group: int = NO_GROUP) -> None:
@@ -223,74 +237,12 @@ class CommunityModel:
         m.revenue[rows] += amounts
         m.purchases_total[rows] += 1
 
-    # ------------------------------------------------------------------ the community: seats and groups
-
-    def open_group(self, ts: float) -> int:
-        """Open the next group at ``ts``: its question queue, its admins and its risk incidents
-        start; every later post goes to it too. Returns its number."""
-        group = self.groups
-        self.groups += 1
-        self.queues.append(deque())
-        self.question_posted.append(self.env.event())
-        self.admin_busy_minutes.append(0.0)
-        if group > 0:
-            self.cost(ts, "group_opening", self.params.community.group_opening_cost, group)
-        for admin in range(self.params.monitoring.admins):
-            self.env.process(monitoring.admin(self, group, admin))
-        for kind in self.params.risk.types:
-            self.env.process(risk.risk_incidents(self, kind, group))
-        return group
-
-    def group_rng(self, stream: str, group: int) -> np.random.Generator:
-        """The generator of ``stream`` for ``group``: the stream itself for the first group, a
-        stream of its own (spawned from the same seed) for each later one, so a group's random
-        numbers do not depend on how many other groups there are."""
-        if group == 0:
-            return self.rng[stream]
-        key = f"{stream}/{group}"
-        if key not in self.rng:
-            parent = self.stream_seeds[stream]
-            seed = np.random.SeedSequence(parent.entropy, spawn_key=(*parent.spawn_key, group))
-            self.rng[key] = np.random.default_rng(seed)
-        return self.rng[key]
-
-    def free_seats(self) -> int:
-        """Seats left in the open groups."""
-        return self.groups * self.params.simulation.group_cap - self.members.present_count
-
-    def can_seat(self) -> bool:
-        """Whether a newcomer arriving now could get a seat or a place in line."""
-        return (self.free_seats() > 0 or self.groups < self.max_groups
-                or self.params.community.overflow == "waitlist")
-
-    def seat(self, count: int) -> tuple[int, int | np.ndarray]:
-        """Seats for up to ``count`` newcomers now: free seats of the open groups,
-        lowest-numbered group first, then (under ``new_group``) the seats of new groups up to
-        ``max_groups``. Returns how many got a seat (fewer than ``count`` when the seats run
-        out) and their group: one number when they all sit in one group, else one each."""
-        cap = self.params.simulation.group_cap
-        sizes = self.members.present_by_group
-        groups, takes, needed = [], [], count
-        for group in range(self.groups):
-            take = min(needed, cap - int(sizes[group]))
-            if take > 0:
-                groups.append(group)
-                takes.append(take)
-                needed -= take
-                if needed == 0:
-                    break
-        while needed > 0 and self.groups < self.max_groups:
-            groups.append(self.open_group(self.env.now))
-            takes.append(min(needed, cap))
-            needed -= takes[-1]
-        if len(groups) <= 1:
-            return count - needed, groups[0] if groups else 0
-        return count - needed, np.repeat(np.array(groups, dtype=np.int64), takes)
+    # ------------------------------------------------------------------ newcomers and leavers
 
     def join(self, count: int, group: int | np.ndarray, codes: np.ndarray, ts: np.ndarray,
              inviter: np.ndarray | None) -> np.ndarray:
-        """``count`` newcomers take their seats in ``group`` (from :meth:`seat`) at ``ts``: their
-        rows, their joins in the log (with their inviter, where ``inviter`` ≥ 0) and, with
+        """``count`` newcomers take their seats in ``group`` (from :func:`community.seat`) at ``ts``:
+        their rows, their joins in the log (with their inviter, where ``inviter`` ≥ 0) and, with
         tiering, their welcome. Returns their rows."""
         rows = self.members.add(count, day=self.day, channel=codes, params=self.params,
                                 rng=self.rng["traits"], group=group)
@@ -308,55 +260,23 @@ class CommunityModel:
               inviter: np.ndarray | None = None) -> np.ndarray:
         """Newcomers arriving at ``ts`` (ascending) through ``channel`` (a name, or codes), invited
         by ``inviter`` (rows) if given. People already in line take the free seats first; the
-        newcomers then take seats (:meth:`seat`); those left over join the line (``waitlist``)
-        or are lost (counted as overflow). Returns the rows admitted."""
+        newcomers then take seats (:func:`community.seat`); those left over join the line
+        (``waitlist``) or are lost (counted as overflow). Returns the rows admitted."""
         if self.waitlist:
-            self.admit_waitlisted(float(ts[0]))
-        admitted, group = self.seat(count)
+            community.admit_waitlisted(self, float(ts[0]))
+        admitted, group = community.seat(self, count)
         codes = (np.full(count, CHANNEL_CODES[channel], dtype=np.int8) if isinstance(channel, str)
                  else channel[:count])
         if admitted < count:
             if self.params.community.overflow == "waitlist":
-                self.join_waitlist(ts[admitted:count], codes[admitted:],
-                                   None if inviter is None else inviter[admitted:count])
+                community.join_waitlist(self, ts[admitted:count], codes[admitted:],
+                                        None if inviter is None else inviter[admitted:count])
             else:
                 self.counters["overflow"] += count - admitted
         if admitted == 0:
             return np.empty(0, dtype=np.int64)
         return self.join(admitted, group, codes[:admitted], ts[:admitted],
                          None if inviter is None else inviter[:admitted])
-
-    def join_waitlist(self, ts: np.ndarray, codes: np.ndarray, inviter: np.ndarray | None) -> None:
-        """Newcomers who found no seat wait in line, each for an exponential patience."""
-        patience = self.rng["waitlist"].exponential(self.params.community.waitlist_patience_days, ts.size)
-        inviters = np.full(ts.size, -1) if inviter is None else inviter
-        self.waitlist.extend(zip(ts.tolist(), (ts + patience).tolist(), codes.tolist(), inviters.tolist(),
-                                 strict=True))
-
-    def admit_waitlisted(self, now: float) -> None:
-        """People in line take the seats free at ``now``, first come first served; those whose
-        patience ran out before ``now`` have given up."""
-        line, free = self.waitlist, self.free_seats()
-        seated: list[tuple[int, int]] = []  # (channel code, inviter)
-        while line and len(seated) < free:
-            _, gives_up, code, inviter = line.popleft()
-            if gives_up <= now:
-                self.counters["gave_up"] += 1
-            else:
-                seated.append((code, inviter))
-        if not seated:
-            return
-        codes = np.array([code for code, _ in seated], dtype=np.int8)
-        inviters = np.array([inviter for _, inviter in seated], dtype=np.int64)
-        admitted, group = self.seat(len(seated))  # the seats were free: all of them sit
-        self.join(admitted, group, codes, np.full(admitted, now), inviters)
-
-    def close_waitlist(self) -> None:
-        """At the horizon: who in line had given up, and who is still waiting."""
-        days = self.params.simulation.days
-        gave_up = sum(1 for _, gives_up, _, _ in self.waitlist if gives_up < days)
-        self.counters["gave_up"] += gave_up
-        self.counters["waiting_at_end"] = len(self.waitlist) - gave_up
 
     def remove(self, rows: np.ndarray, ts, how: str) -> None:
         """Members ``rows`` leave (``how`` = "leave") or are removed ("removed") at ``ts``."""
@@ -417,7 +337,7 @@ class CommunityModel:
                                       self.commercial_share, m.ad_tolerance)
             self.remove(leaving, day + rng_exit.random(leaving.size), "leave")
             if self.waitlist:
-                self.admit_waitlisted(day + CLOSE_ADMISSION_CLOCK)
+                community.admit_waitlisted(self, day + CLOSE_ADMISSION_CLOCK)
             monetization.renew_memberships(self, day, thresholds)
             self.book_daily_costs(day)
             present_after = m.present_rows()
@@ -450,14 +370,14 @@ class CommunityModel:
         env.process(arrivals.arrivals(self))
         env.process(content.publisher(self))
         env.process(monitoring.questions(self))
-        self.open_group(0.0)  # the first group's admins and risk incidents
+        community.open_group(self, 0.0)  # the first group's admins and risk incidents
         env.process(activities.activity_scheduler(self))
         if p.tiering.enabled:
             env.process(tier_interventions.tier_interventions(self))
         env.process(self.daily_close())
         env.run(until=p.simulation.days)
         monitoring.close_questions(self)
-        self.close_waitlist()
+        community.close_waitlist(self)
         return self.result()
 
     def result(self) -> RunResult:

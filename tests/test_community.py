@@ -8,6 +8,7 @@ import pytest
 from simlib import schema
 from simlib.model import CommunityModel, run_replication
 from simlib.params import ParamsError, load_scenario
+from simlib.processes import community
 from simlib.processes.arrivals import seed_initial_members
 from simlib.runner import simulate, summarize
 
@@ -29,7 +30,7 @@ def crowded_run(crowded):
 
 def _model(params) -> CommunityModel:
     model = CommunityModel(params, np.random.SeedSequence(1))
-    model.open_group(0.0)
+    community.open_group(model, 0.0)
     seed_initial_members(model)
     return model
 
@@ -96,13 +97,13 @@ def test_waitlist_admits_in_order_and_people_give_up(crowded):
     # Two seats free up: the first two in line take them, in order, with their channel.
     model.remove(np.array([0, 1]), 0.4, "leave")
     before = model.members.count
-    model.admit_waitlisted(0.5)
+    community.admit_waitlisted(model, 0.5)
     admitted = np.arange(before, model.members.count)
     assert admitted.size == 2 and len(model.waitlist) == 2
     assert model.members.channel[admitted].tolist() == [schema.CHANNELS.index("douyin")] * 2
     # Much later the remaining two have given up; nobody takes the next free seat.
     model.remove(np.array([2]), 0.6, "leave")
-    model.admit_waitlisted(1000.0)
+    community.admit_waitlisted(model, 1000.0)
     assert model.counters["gave_up"] == 2 and not model.waitlist
     assert model.members.count == before + 2
 

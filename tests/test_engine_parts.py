@@ -244,5 +244,6 @@ def test_the_inactivity_exit_ignores_the_tier_label_and_tiering():
 def test_each_process_module_is_named_after_a_params_block():
     # "Where is X simulated?" has the same answer as its params block, notebook and analysis module.
     modules = {module.name for module in pkgutil.iter_modules(processes.__path__)}
-    assert {"arrivals", "content", "monetization", "activities", "monitoring", "tiering", "risk"} <= modules
+    assert {"arrivals", "content", "monetization", "activities", "monitoring", "tiering", "risk",
+            "community"} <= modules
     assert modules <= set(load_defaults())

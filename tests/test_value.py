@@ -12,6 +12,7 @@ from simlib import metrics, schema
 from simlib.compare import paired
 from simlib.model import CommunityModel
 from simlib.params import load_scenario
+from simlib.processes import community
 from simlib.processes.arrivals import seed_initial_members
 from simlib.processes.monetization import purchase_chance, purchase_propensity
 from simlib.runner import simulate, sweep
@@ -120,7 +121,7 @@ def test_purchase_fatigue_makes_recent_buyers_convert_less():
 def test_an_offer_converts_a_member_at_rate_over_one_plus_fatigue_times_recent_purchases():
     params = load_scenario("smoke", {"monetization.purchase_fatigue": 0.5})
     model = CommunityModel(params, np.random.SeedSequence(3))
-    model.open_group(0.0)
+    community.open_group(model, 0.0)
     seed_initial_members(model)
     rows = model.members.present_rows()[:3]
     model.members.purchases_window[rows] = [0, 1, 3]

@@ -6,6 +6,7 @@ import pytest
 
 from simlib.model import CommunityModel
 from simlib.params import load_scenario
+from simlib.processes import community
 from simlib.processes.arrivals import referral_joins, seed_initial_members
 from simlib.runner import simulate, sweep, window
 
@@ -16,7 +17,7 @@ SHARING = {"arrivals.share_join_prob": 0.3, "community.max_groups": 200}
 def _model(audience: int | None, overflow: str = "new_group") -> CommunityModel:
     params = load_scenario("smoke", {"arrivals.referral_audience": audience, "community.overflow": overflow})
     model = CommunityModel(params, np.random.SeedSequence(1))
-    model.open_group(0.0)
+    community.open_group(model, 0.0)
     seed_initial_members(model)
     return model
 

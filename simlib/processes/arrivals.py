@@ -1,8 +1,8 @@
 """Arrivals (``arrivals:`` block): the members already in the first group at day 0, joins by
 channel over the horizon, and friends who join through members' shares and invitations (word
 of mouth, which saturates as it uses up ``referral_audience``).
-Where a newcomer sits (or waits, or is lost) is the community's policy:
-:meth:`simlib.model.CommunityModel.admit`."""
+Where a newcomer sits (or waits, or is lost) is the community's policy
+(:mod:`simlib.processes.community`), applied by :meth:`simlib.model.CommunityModel.admit`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simlib.agents import CHANNEL_CODES
+from simlib.processes import community
 from simlib.schema import CHANNELS
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def referral_joins(model: GroupModel, sharers: np.ndarray, share_ts: np.ndarray,
         joined[np.flatnonzero(joined)[left:]] = False
     count = int(np.count_nonzero(joined))
     model.counters["referral_converted"] += count
-    if count == 0 or not model.can_seat():  # nobody, or nowhere to go: no need for join times
+    if count == 0 or not community.can_seat(model):  # nobody, or nowhere to go: no need for join times
         model.counters["overflow"] += count
         return np.empty(0, dtype=np.int64)
     ts = share_ts[joined] + rng.exponential(REFERRAL_JOIN_DELAY_DAYS, count)

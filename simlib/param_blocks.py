@@ -185,9 +185,6 @@ class TierRules(Strict):
 
 class TierTargets(Strict):
     potential_activation_messages: int = Field(ge=0)
-    active_contribution_lift: NonNegativeFloat
-    loyal_repurchase_rate: ShareFloat
-    silent_recall_rate: ShareFloat
 
 
 class PotentialIntervention(Strict):
@@ -297,7 +294,6 @@ class Checkin(Strict):
     threshold: str
     streak_days: int = Field(ge=1)
     cost_per_head: NonNegativeFloat
-    roi: NonNegativeFloat
     participation: ShareFloat
     continue_prob: ShareFloat
     purchase_prob: ShareFloat
@@ -310,7 +306,6 @@ class ReferralLottery(Strict):
     threshold: str
     invites_required: int = Field(ge=1)
     cost_per_head: NonNegativeFloat
-    roi: NonNegativeFloat
     participation: ShareFloat
     invites_mean: NonNegativeFloat
     invite_accept_prob: ShareFloat
@@ -330,7 +325,6 @@ class LiveFlashSale(Strict):
     threshold: str
     deposit: NonNegativeFloat
     cost_per_head: NonNegativeFloat
-    roi: NonNegativeFloat
     participation: ShareFloat
     final_purchase_prob: ShareFloat
     order_value: NonNegativeFloat
@@ -341,7 +335,6 @@ class LiveFlashSale(Strict):
 class Ugc(Strict):
     threshold: str
     cost_per_head: NonNegativeFloat
-    roi: NonNegativeFloat
     participation: ShareFloat
     shares_per_work: NonNegativeFloat
     purchase_prob: ShareFloat
@@ -366,8 +359,6 @@ class ScheduledActivity(Strict):
 class Activities(Strict):
     types: ActivityTypes
     schedule: list[ScheduledActivity]
-    moments_ad_conversion_ratio: NonNegativeFloat
-    depth_above_benchmark: NonNegativeFloat
 
 
 class HealthThresholds(Strict):
@@ -377,14 +368,8 @@ class HealthThresholds(Strict):
     share_rate: ShareFloat
 
 
-class AdminsRule(Strict):
-    group_size_over: int = Field(ge=1)
-    min_admins: int = Field(ge=1)
-
-
 class Monitoring(Strict):
     health_thresholds: HealthThresholds
-    admins_rule: AdminsRule
     admins: int = Field(ge=0, le=50)
     shift_start: Time
     shift_end: EndTime
@@ -452,12 +437,6 @@ class Monetization(Strict):
     order_value_shape: PositiveFloat
     membership_renewal_prob: ShareFloat
     purchase_fatigue: NonNegativeFloat
-    repurchase_multiplier_vs_platforms: tuple[float, float]
-
-    @field_validator("repurchase_multiplier_vs_platforms", mode="before")
-    @classmethod
-    def _pair(cls, value: Any) -> Any:
-        return tuple(value) if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _rates(self) -> Monetization:
@@ -474,7 +453,6 @@ class RiskType(Strict):
     exit_shock: ShareFloat
     response: str | None = None
     response_hours: float | None = Field(default=None, ge=0.0)
-    restore_success: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class Risk(Strict):
@@ -485,7 +463,6 @@ class Risk(Strict):
     major_crisis_prob: ShareFloat
     major_crisis_exit_multiplier: float = Field(ge=1.0)
     warning_escalation_reduction: ShareFloat
-    major_crisis_per_year_target: NonNegativeFloat
     control_cost_per_month: NonNegativeFloat
     warning_cost_per_month: NonNegativeFloat
 
@@ -493,8 +470,6 @@ class Risk(Strict):
 class CrossPlatform(Strict):
     platform_overlap: ShareFloat
     overlap_purchase_multiplier: NonNegativeFloat
-    ltv_multiplier_closed_loop: NonNegativeFloat
-    optimal_overlap: ShareFloat
 
 
 class MetricsParams(Strict):

@@ -30,7 +30,6 @@ from simlib.param_blocks import (  # noqa: F401 - re-exported: the blocks are im
     ActiveIntervention,
     Activities,
     ActivityTypes,
-    AdminsRule,
     Arrivals,
     Automation,
     BetaShape,

@@ -46,8 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync",
 ]
 HOSTILE_LABEL = r"<img src=x onerror=alert(1)>$\alpha$ 恶意标签"
-# The report's summary block, once the report gives it this id; until then the test that needs
-# it is skipped and the first paragraph after the title stands in for it.
+# The report's summary: the one screen that answers the question (simlib.report.summary).
 SUMMARY_SELECTOR = "#summary"
 FIRST_BLOCK_AFTER_TITLE = "xpath=following::p[1]"
 
@@ -245,12 +244,6 @@ def test_report_loads_without_errors(loaded: LoadedReport):
     assert log.dialogs == []
 
 
-@pytest.mark.xfail(
-    raises=AssertionError, strict=False,
-    reason="nbconvert's template loads require.js and MathJax from cdnjs.cloudflare.com: offline they "
-    "fail (2 console errors), online every reader's browser asks a CDN; the report's export should "
-    "leave them out (simlib/report, owned by the report's helper)",
-)
 def test_report_needs_nothing_from_the_network(loaded: LoadedReport):
     assert loaded.log.outside_requests == [], "requests to other sites"
 
@@ -277,11 +270,12 @@ def test_title_and_first_block_are_above_the_fold(loaded: LoadedReport):
 
 def test_summary_is_above_the_fold(loaded: LoadedReport):
     page = loaded.page
-    if page.locator(SUMMARY_SELECTOR).count() == 0:
-        pytest.skip(f"the report has no {SUMMARY_SELECTOR} element yet (a dedicated summary block is "
-                    "planned); the first paragraph after the title is checked meanwhile")
+    assert page.locator(SUMMARY_SELECTOR).count() == 1, f"no single {SUMMARY_SELECTOR} element"
     page.evaluate("window.scrollTo(0, 0)")
     _assert_above_the_fold(f"summary ({SUMMARY_SELECTOR})", page.locator(SUMMARY_SELECTOR))
+    summary = page.locator(SUMMARY_SELECTOR).inner_text()
+    assert "结论 (verdict)" in summary and "有多确定 (how sure)" in summary
+    assert page.title() == "多方案对比策略报告 (comparative strategy report) · browser check"
 
 
 def _links(page: Page) -> list[dict]:
@@ -342,13 +336,6 @@ def test_hostile_label_renders_as_text(loaded: LoadedReport):
     assert loaded.log.dialogs == []
 
 
-@pytest.mark.xfail(
-    raises=AssertionError, strict=False,
-    reason="notebooks 01, 03, 04, 05, 07 and 08 put the scenario label into Markdown unescaped "
-    "(display(Markdown(f'情景 **{label}** ...'))), so the run's notebook.html turns it into an <img> "
-    "element (one whose onerror fired alert(1) before the export was sanitized) instead of showing it "
-    "as text; the label needs escaping for Markdown in the notebooks",
-)
 def test_hostile_label_renders_as_text_in_the_linked_run_pages(
     loaded: LoadedReport, browser: Browser, base_url: str
 ):

@@ -3,6 +3,8 @@
 A batch file (YAML) lists scenarios, notebooks and the shared run settings::
 
     name: default
+    baseline: null                         # optional: a calibrated group every scenario is applied to
+                                           # (defaults ⊕ baseline ⊕ scenario; see simlib.batch.plan)
     scenarios: [baseline, tiered]          # params/scenarios/<name>.yaml, or paths to .yaml files
     notebooks: [01_member_tiering]         # notebooks/<name>.ipynb, or paths to .ipynb files
     report_notebook: strategy_report       # optional; run last with batch_dir, lang, output_html

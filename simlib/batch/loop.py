@@ -56,6 +56,7 @@ from simlib.batch_folder import (
     last_attempts,
     read_manifest,
 )
+from simlib.labels import report_text
 from simlib.results import atomic_write_text
 from simlib.slug import contained
 
@@ -268,7 +269,10 @@ def _run_info(plan: BatchPlan, run: RunSpec) -> dict[str, Any]:
     return {"notebook": run.notebook.name, "scenario": run.scenario.name, "params_hash": run.params_hash,
             "notebook_hash": run.notebook.sha256, "scenario_slug": run.scenario.slug,
             "scenario_file": str(run.scenario.path), "seed": config.seed, "replications": config.replications,
-            "lang": config.lang}
+            "lang": config.lang,
+            # What the run simulated, kept so that the report can rebuild it (its robustness step)
+            # even after the scenario file changes.
+            "overrides": dict(config.overrides), "scenario_yaml": run.scenario.content.decode("utf-8")}
 
 
 def _run_job(plan: BatchPlan, run: RunSpec, kernel_workers: int | None) -> dict[str, Any]:
@@ -281,7 +285,8 @@ def _run_job(plan: BatchPlan, run: RunSpec, kernel_workers: int | None) -> dict[
         "executed_name": RUN_NOTEBOOK,
         "check_results": True,
         # A run's page is sanitized: its outputs show user-supplied text (scenario labels, names).
-        "html": {"name": RUN_HTML, "with_code": True, "sanitize": True},
+        "html": {"name": RUN_HTML, "with_code": True, "sanitize": True,
+                 "title": f"{run.notebook.name} · {run.scenario.name}"},
         "timeout_s": plan.config.timeout_s,
         "start_timeout_s": plan.config.start_timeout_s,
         "kernel_workers": kernel_workers,
@@ -298,7 +303,8 @@ def _report_job(plan: BatchPlan, index: Path) -> dict[str, Any]:
         "executed_name": REPORT_NOTEBOOK_FILE,
         "check_results": False,
         # The report escapes every user string itself (simlib.report); its page keeps its styling.
-        "html": {"name": INDEX_FILE, "with_code": False, "sanitize": False},
+        "html": {"name": INDEX_FILE, "with_code": False, "sanitize": False,
+                 "title": f"{report_text('title', plan.config.lang)} · {plan.config.name}"},
         "timeout_s": plan.config.timeout_s,
         "start_timeout_s": plan.config.start_timeout_s,
         "kernel_workers": _default_workers(),

@@ -34,6 +34,14 @@ WORK_PREFIX = "simlib-run-"
 OUTCOME_FILE = "outcome.pickle"
 # Output data that cannot be shown in a static page and whose template block carries a script.
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# JupyterLab's page without the scripts its head loads from a CDN (require.js, MathJax, mermaid):
+# the pages are static, must work offline, and MathJax would typeset "$…$" in user labels.
+_OFFLINE_TEMPLATE_NAME = "simlib_offline.html.j2"
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
 
 
 class _Deadline:
@@ -187,24 +195,32 @@ def _without_widgets(notebook: Any) -> Any:
 
 
 def export_html(
-    notebook_path: str | os.PathLike, html_path: str | os.PathLike, *, with_code: bool, sanitize: bool = False
+    notebook_path: str | os.PathLike, html_path: str | os.PathLike, *, with_code: bool,
+    sanitize: bool = False, title: str | None = None,
 ) -> None:
     """Export an executed notebook to HTML (optionally without code cells), atomically.
 
+    The page loads nothing from the network (no require.js, MathJax or mermaid) and is titled
+    ``title`` (escaped by the template; default: the notebook's file name).
     ``sanitize`` passes every HTML output and Markdown through
     :func:`simlib.report_safety.clean_html_fragment` and then checks the page: if anything in
     it could still run script, nothing is written and ValueError says what was found.
     """
     import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     from simlib.report_safety import active_content, clean_html_fragment
 
-    options: dict[str, Any] = {} if with_code else {
-        "exclude_input": True, "exclude_input_prompt": True, "exclude_output_prompt": True}
+    options: dict[str, Any] = {"extra_loaders": [DictLoader({_OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})],
+                               "template_file": _OFFLINE_TEMPLATE_NAME}
+    if not with_code:
+        options.update(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     if sanitize:
         options.update(sanitize_html=True, filters={"clean_html": clean_html_fragment})
     notebook = nbformat.read(str(notebook_path), as_version=4)
+    if title:
+        notebook.metadata["title"] = title
     body, _ = HTMLExporter(**options).from_notebook_node(_without_widgets(notebook) if sanitize else notebook)
     if sanitize and (found := active_content(body)):
         raise ValueError(f"the exported page would run script ({'; '.join(found[:3])}); not written")
@@ -312,7 +328,8 @@ def _execute_in(work: Path, job: Mapping[str, Any]) -> dict[str, Any]:
     html = job.get("html")
     if status == "ok" and html:
         try:
-            export_html(executed, out / html["name"], with_code=html["with_code"], sanitize=html["sanitize"])
+            export_html(executed, out / html["name"], with_code=html["with_code"], sanitize=html["sanitize"],
+                        title=html.get("title"))
         except Exception as exc:  # nbconvert raises many kinds; the run cannot be shown
             status, error = "failed", f"could not export {html['name']}: {type(exc).__name__}: {exc}"
     if status == "ok":

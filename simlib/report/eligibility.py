@@ -1,6 +1,5 @@
 """Eligibility in words and tables: how far each scenario misses each condition (health
-thresholds and the retention floor), the scenario closest to eligible when none is, and the
-short verdict at the top of the report.
+thresholds and the retention floor) and the scenario closest to eligible when none is.
 
 No scenario that fails a condition is called recommended here: when none is eligible the report
 says so first and names the closest one, stating the rule that picked it.
@@ -18,9 +17,6 @@ from simlib.report.ranking import Check, Ranking, closeness
 from simlib.report.tables import format_interval, format_number
 from simlib.report.text import column_name, label, plain_text, raw_text, text
 from simlib.report_safety import html_text
-
-#: The frame of the verdict at the top of the report (green; red when no scenario is eligible).
-_BOX = "border:2px solid #15803d;padding:8px 12px;margin:8px 0;border-radius:4px"
 
 
 def _value(check: Check) -> str:
@@ -98,7 +94,7 @@ def _floor_texts(ranking: Ranking, lang: str) -> dict[str, str]:
                                                      tolerance=tolerance.lstrip("+"))}
 
 
-def _scenario_misses(batch: BatchResults, ranking: Ranking, key: str, scenario: str, lang: str) -> str:
+def scenario_misses(batch: BatchResults, ranking: Ranking, key: str, scenario: str, lang: str) -> str:
     """A sentence naming ``scenario`` with the conditions it misses (template ``key``)."""
     checks = ranking.checks[scenario]
     failed = [check for check in checks if not check.passed]
@@ -114,24 +110,9 @@ def none_eligible_html(batch: BatchResults, ranking: Ranking, lang: str = "zh") 
     out.append(render_html_table(display, styles))
     out.append(f"<p>{text('distance_note', lang, **_floor_texts(ranking, lang))}</p>")
     closest = ranking.closest
-    out.append(f"<p>{_scenario_misses(batch, ranking, 'closest', closest, lang)} "
+    out.append(f"<p>{scenario_misses(batch, ranking, 'closest', closest, lang)} "
                f"{text('closest_rule', lang)}</p>")
     top_valued = str(ranking.table["scenario"].iloc[0])
     if top_valued != closest:
-        out.append(f"<p>{_scenario_misses(batch, ranking, 'top_value_ineligible', top_valued, lang)}</p>")
+        out.append(f"<p>{scenario_misses(batch, ranking, 'top_value_ineligible', top_valued, lang)}</p>")
     return "".join(out)
-
-
-def summary_html(batch: BatchResults, ranking: Ranking, lang: str = "zh") -> str:
-    """The verdict in two sentences, for the top of the report (details in the ranking section)."""
-    if ranking.table.empty:
-        return ""
-    if ranking.recommended is not None:
-        eligible = int(ranking.table["eligible"].sum())
-        name = html_text(batch.display_name(ranking.recommended))
-        sentence = raw_text("summary_recommended", lang, name=name, n_eligible=eligible, n=len(ranking.table))
-        return f'<div style="{_BOX}">{sentence}</div>'
-    sentence = text("summary_none", lang, n=len(ranking.table))
-    closest = _scenario_misses(batch, ranking, "closest", ranking.closest, lang)
-    return f'<div style="{_BOX};border-color:#b91c1c">{sentence} {closest}</div>'
-

@@ -21,7 +21,7 @@ from matplotlib.ticker import PercentFormatter
 
 from simlib.plots import contains_cjk, without_cjk
 from simlib.report.collect import BatchResults
-from simlib.report.tables import KPIS
+from simlib.report.tables import KPIS, clipped_interval
 from simlib.report.text import label
 from simlib.schema import TIERS
 
@@ -54,11 +54,12 @@ def plot_name(batch: BatchResults, scenario: str, lang: str) -> str:
 
 def plot_kpi_bars(batch: BatchResults, headline: pd.DataFrame, kpis: Sequence[str] | None = None,
                   lang: str = "en", ncols: int = 3, thresholds: Mapping[str, float] | None = None):
-    """Small multiples: one bar chart per KPI, bars = scenarios, whiskers = 95% intervals.
+    """Small multiples: one bar chart per KPI (``kpis``, default those of :data:`KPIS`), bars =
+    scenarios, whiskers = 95% intervals (a share's clipped to [0, 1]).
 
     A KPI with a health threshold gets it as a dashed red line.
     """
-    names = [k for k in (kpis or list(dict.fromkeys(headline["kpi"]))) if k in set(headline["kpi"])]
+    names = [k for k in (kpis or KPIS) if k in set(headline["kpi"])]
     nrows = max(1, math.ceil(len(names) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
     order = list(dict.fromkeys(headline["scenario"]))
@@ -70,7 +71,8 @@ def plot_kpi_bars(batch: BatchResults, headline: pd.DataFrame, kpis: Sequence[st
         sns.barplot(data=data, x="scenario", y="mean", hue="scenario", palette=palette, legend=False, ax=ax,
                     errorbar=None)
         ax.set_xticks(range(len(data)), labels=[plot_name(batch, s, lang) for s in data["scenario"]])
-        whiskers = [data["mean"] - data["low"], data["high"] - data["mean"]]
+        low, high = clipped_interval(data["low"], data["high"], kpi)  # a share's within [0, 1]
+        whiskers = [data["mean"] - low, high - data["mean"]]
         ax.errorbar(range(len(data)), data["mean"], yerr=whiskers, fmt="none", ecolor="black", capsize=4,
                     linewidth=1)
         ax.set_title(plot_text(label(kpi, lang)), fontsize=10)
@@ -101,8 +103,8 @@ def plot_tier_mix(batch: BatchResults, tiers: pd.DataFrame, lang: str = "en", nc
     colors = dict(zip(tier_order, sns.color_palette("Set2", len(tier_order)), strict=False))
     ncols = max(1, min(ncols, len(scenarios)))
     nrows = max(1, math.ceil(len(scenarios) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.5 * ncols, 3.2 * nrows), squeeze=False,
-                             sharex=True, sharey=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.5 * ncols, 3.2 * nrows + 0.6), squeeze=False,
+                             sharex=True, sharey=True, layout="constrained")
     for ax, scenario in zip(axes.flat, scenarios, strict=False):
         part = tiers[tiers["scenario"] == scenario]
         wide = part.pivot_table(index="day", columns="tier", values="members", aggfunc="mean", observed=True)
@@ -115,10 +117,9 @@ def plot_tier_mix(batch: BatchResults, tiers: pd.DataFrame, lang: str = "en", nc
     for ax in list(axes.flat)[len(scenarios):]:
         ax.set_visible(False)
     handles, labels_ = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels_, loc="lower center", ncol=len(tier_order), title=label("tier", lang),
-               bbox_to_anchor=(0.5, -0.02))
+    # Below the panels, outside them: the constrained layout makes room, so no axis label is covered.
+    fig.legend(handles, labels_, loc="outside lower center", ncol=len(tier_order), title=label("tier", lang))
     fig.suptitle(label("title_tier_mix", lang))
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
@@ -147,11 +148,42 @@ def plot_frontier(batch: BatchResults, headline: pd.DataFrame, front: Sequence[s
     efficient = data[data["scenario"].isin(front)].sort_values("x")
     if len(efficient) > 1:
         ax.plot(efficient["x"], efficient["y"], linestyle="--", color="tab:green", linewidth=1, zorder=1)
-    for row in data.itertuples(index=False):
-        ax.annotate(row.name, (row.x, row.y), textcoords="offset points", xytext=(6, 6), fontsize=8)
     ax.set_xlabel(label(x_kpi, lang))
     ax.set_ylabel(label(y_kpi, lang))
     ax.set_title(label("title_frontier", lang))
     ax.legend(title="")
+    ax.margins(x=0.15, y=0.12)  # room for the point labels inside the axes
     fig.tight_layout()
+    place_labels(ax, list(zip(data["name"], data["x"], data["y"], strict=True)))
     return fig
+
+
+#: Where a point's label may go, in points from the point, tried in this order.
+_LABEL_OFFSETS = ((6, 6), (6, -12), (-6, 6), (-6, -12), (6, 18), (6, -24), (-6, 18), (-6, -24), (6, 30),
+                  (6, -36), (-6, 30), (-6, -36))
+
+
+def _annotate(ax, name: str, x: float, y: float, offset: tuple[int, int], fontsize: int):
+    return ax.annotate(name, (x, y), textcoords="offset points", xytext=offset, fontsize=fontsize,
+                       ha="left" if offset[0] > 0 else "right")
+
+
+def place_labels(ax, points: Sequence[tuple[str, float, float]], fontsize: int = 8) -> None:
+    """Label each point ``(text, x, y)`` at the first offset of :data:`_LABEL_OFFSETS` where the
+    label overlaps neither the legend nor a label placed before it and stays inside the axes (else
+    at the first offset)."""
+    renderer = ax.figure.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    legend = ax.get_legend()
+    placed = [legend.get_window_extent(renderer)] if legend is not None else []
+    for name, x, y in points:
+        for offset in _LABEL_OFFSETS:
+            annotation = _annotate(ax, name, x, y, offset, fontsize)
+            box = annotation.get_window_extent(renderer)
+            fits = inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)
+            if fits and not any(box.overlaps(other) for other in placed):
+                break
+            annotation.remove()
+        else:
+            box = _annotate(ax, name, x, y, _LABEL_OFFSETS[0], fontsize).get_window_extent(renderer)
+        placed.append(box)

@@ -5,16 +5,24 @@ string escaped (:func:`simlib.report_safety.html_text`) before it reaches the pa
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from simlib.batch_folder import RUN_HTML
 from simlib.report.collect import DEFAULT_BASELINE, BatchResults
-from simlib.report.tables import KPIS, format_interval, format_number, relative_href, run_seconds, run_status
-from simlib.report.text import column_name, label, text
+from simlib.report.tables import (
+    KPI_GROUPS,
+    KPIS,
+    format_interval,
+    format_number,
+    relative_href,
+    run_seconds,
+    run_status,
+)
+from simlib.report.text import column_name, label, plain_text, text
 from simlib.report_safety import html_text
 
 #: KPIs where a decrease is an improvement (for colouring differences).
@@ -40,24 +48,44 @@ def render_html_table(
     links = dict(links or {})
     hidden = set(links.values())
     columns = [c for c in frame.columns if c not in hidden]
+    rows = []
+    for position in range(len(frame)):
+        row = {}
+        for column in columns:
+            value = frame[column].iloc[position]
+            if column in links:
+                shown = html_text(frame[links[column]].iloc[position])
+                row[column] = f'<a href="{html_text(value)}">{shown}</a>'
+            else:
+                row[column] = html_text(_cell_text(value))
+        rows.append(row)
+    return render_fragment_table(columns, rows, styles, caption)
+
+
+def render_fragment_table(
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, str]],
+    styles: pd.DataFrame | None = None,
+    caption: str | None = None,
+) -> str:
+    """An HTML table whose cells are HTML fragments the report built (and escaped) itself.
+
+    ``columns`` (plain text headers, escaped here) and ``rows`` (``{column: fragment}``, a missing
+    cell is empty); ``styles`` and ``caption`` as in :func:`render_html_table`.
+    """
     parts = [f'<table style="{_TABLE_STYLE}">']
     if caption:
         parts.append(f'<caption style="text-align:left;font-weight:bold">{html_text(caption)}</caption>')
     parts.append("<thead><tr>")
     parts += [f'<th style="{_CELL_STYLE};background:#f3f4f6">{html_text(c)}</th>' for c in columns]
     parts.append("</tr></thead><tbody>")
-    for position in range(len(frame)):
+    for position, row in enumerate(rows):
         parts.append("<tr>")
         for column in columns:
-            value = frame[column].iloc[position]
             style = _CELL_STYLE
             if styles is not None and column in styles.columns and styles[column].iloc[position]:
                 style = f"{style};{styles[column].iloc[position]}"
-            if column in links:
-                content = f'<a href="{html_text(value)}">{html_text(frame[links[column]].iloc[position])}</a>'
-            else:
-                content = html_text(_cell_text(value))
-            parts.append(f'<td style="{html_text(style)}">{content}</td>')
+            parts.append(f'<td style="{html_text(style)}">{row.get(column, "")}</td>')
         parts.append("</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
@@ -76,19 +104,32 @@ def _with_headers(frame: pd.DataFrame, headers: Mapping[str, str], lang: str) ->
     return frame.rename(columns={name: column_name(key, lang) for name, key in headers.items()})
 
 
-def heading(key: str, lang: str = "zh", level: int = 2) -> str:
-    return f"<h{level}>{text(key, lang)}</h{level}>"
+def heading(key: str, lang: str = "zh", level: int = 2, anchor: str | None = None) -> str:
+    """A section heading from the report's texts; ``anchor`` gives it an id to link to."""
+    target = f' id="{html_text(anchor)}"' if anchor else ""
+    return f"<h{level}{target}>{text(key, lang)}</h{level}>"
+
+
+def scenario_headers(batch: BatchResults, scenarios: Sequence[str]) -> dict[str, str]:
+    """A column header per scenario: its display name, with the scenario's name added where two
+    display names are the same (table columns must differ)."""
+    names = {scenario: batch.display_name(scenario) for scenario in scenarios}
+    counts = Counter(names.values())
+    return {scenario: name if counts[name] == 1 else f"{name} ({scenario})"
+            for scenario, name in names.items()}
+
+
+def title_html(lang: str = "zh") -> str:
+    """The report's title."""
+    return f"<h1>{text('title', lang)}</h1>"
 
 
 def intro_html(batch: BatchResults, lang: str = "zh", baseline: str = DEFAULT_BASELINE) -> str:
-    """Title and introduction (or a notice that the batch folder is missing)."""
-    parts = [f"<h1>{text('title', lang)}</h1>"]
+    """What the report reads (or a notice that the batch folder is missing)."""
     if not batch.found:
-        parts.append(f"<p>{text('missing_batch', lang, batch=batch.batch_dir.name)}</p>")
-        return "".join(parts)
-    intro = text('intro', lang, batch=batch.batch_dir.name, n_scenarios=len(batch.kpis), baseline=baseline)
-    parts.append(f"<p>{intro}</p>")
-    return "".join(parts)
+        return f"<p>{text('missing_batch', lang, batch=batch.batch_dir.name)}</p>"
+    intro = text("intro", lang, batch=batch.batch_dir.name, n_scenarios=len(batch.kpis), baseline=baseline)
+    return f"<p>{intro}</p>"
 
 
 def status_html(batch: BatchResults, lang: str = "zh") -> str:
@@ -99,7 +140,7 @@ def status_html(batch: BatchResults, lang: str = "zh") -> str:
     parts_text = ", ".join(f"{status} {count}" for status, count in shown.items())
     seconds = run_seconds(batch)
     summary = text("status_summary", lang, total=total, parts=parts_text, seconds=f"{seconds:,.1f}")
-    out = [heading("status_head", lang), f"<p>{summary}</p>"]
+    out = [heading("status_head", lang, anchor="status"), f"<p>{summary}</p>"]
     out.append(f"<h3>{text('failed_head', lang)}</h3>")
     if failed.empty:
         out.append(f"<p>{text('no_failed', lang)}</p>")
@@ -122,9 +163,10 @@ def _threshold_text(kpi: str, bound: float) -> str:
 
 
 def headline_display(
-    headline: pd.DataFrame, flags: pd.DataFrame, lang: str = "zh"
+    headline: pd.DataFrame, flags: pd.DataFrame, lang: str = "zh", description: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Wide display table (scenarios × KPIs, "mean [low, high]") and its cell styles."""
+    """Wide display table (scenarios × KPIs, "mean [low, high]") and its cell styles; the
+    scenarios' descriptions in a column of their own unless ``description`` is False."""
     kpis = list(dict.fromkeys(headline["kpi"]))
     scenarios = list(dict.fromkeys(headline["scenario"]))
     bounds = dict(zip(flags["kpi"], flags["threshold"], strict=False))
@@ -140,9 +182,10 @@ def headline_display(
     for scenario in scenarios:
         row = {column_name("scenario", lang): first.loc[scenario, "scenario_label"]}
         style = {column_name("scenario", lang): ""}
-        description = first.loc[scenario, "description"]
-        row[column_name("description", lang)] = description if isinstance(description, str) else ""
-        style[column_name("description", lang)] = ""
+        if description:
+            text_ = first.loc[scenario, "description"]
+            row[column_name("description", lang)] = text_ if isinstance(text_, str) else ""
+            style[column_name("description", lang)] = ""
         for kpi in kpis:
             match = headline[(headline["scenario"] == scenario) & (headline["kpi"] == kpi)]
             column = header[kpi]
@@ -170,14 +213,21 @@ def headline_html(
     headline: pd.DataFrame, flags: pd.DataFrame, lang: str = "zh", threshold_source: str = ""
 ) -> str:
     """The headline section: scenarios × KPIs with health colours."""
-    out = [heading("headline_head", lang)]
+    out = [heading("headline_head", lang, anchor="headline")]
     if headline.empty:
         out.append(f"<p>{text('no_kpis', lang)}</p>")
         return "".join(out)
     out.append(f"<p>{text('headline_note', lang, source=threshold_source)}</p>")
-    display, styles = headline_display(headline, flags, lang)
-    out.append(render_html_table(display, styles))
+    for position, (caption, part) in enumerate(_kpi_groups(headline)):
+        display, styles = headline_display(part, flags, lang, description=position == 0)
+        out.append(render_html_table(display, styles, caption=plain_text(caption, lang)))
     return "".join(out)
+
+
+def _kpi_groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``frame``'s rows split by :data:`KPI_GROUPS` (caption key, rows), empty groups left out."""
+    parts = [(caption, frame[frame["kpi"].isin(names)]) for caption, names in KPI_GROUPS.items()]
+    return [(caption, part) for caption, part in parts if not part.empty]
 
 
 def differences_display(
@@ -216,7 +266,7 @@ def differences_html(
     batch: BatchResults, differences: pd.DataFrame, lang: str = "zh", baseline: str = DEFAULT_BASELINE
 ) -> str:
     """The paired-differences section (one row per scenario, one column per KPI)."""
-    out = [heading("diff_head", lang)]
+    out = [heading("diff_head", lang, anchor="differences")]
     if baseline not in batch.kpis:
         out.append(f"<p>{text('no_baseline', lang, baseline=baseline)}</p>")
         return "".join(out)
@@ -227,8 +277,9 @@ def differences_html(
     if not welch.empty:
         notes = sorted(set(welch["note"]))
         out.append(f"<p><b>{text('welch_used', lang, n=len(welch), why='; '.join(notes))}</b></p>")
-    display, styles = differences_display(batch, differences, lang)
-    out.append(render_html_table(display, styles))
+    for caption, part in _kpi_groups(differences):
+        display, styles = differences_display(batch, part, lang)
+        out.append(render_html_table(display, styles, caption=plain_text(caption, lang)))
     return "".join(out)
 
 
@@ -249,18 +300,6 @@ def format_diff(mean: float, low: float, high: float, kpi: str, unit: str) -> st
 def frontier_note_html(batch: BatchResults, front: Sequence[str], lang: str = "zh") -> str:
     names = ", ".join(batch.display_name(name) for name in front) or "–"
     return f"<p>{text('frontier_note', lang, names=names)}</p>"
-
-
-def links_html(links: pd.DataFrame, lang: str = "zh") -> str:
-    """Links to every executed notebook (hrefs and texts escaped)."""
-    out = [heading("links_head", lang)]
-    if links.empty:
-        out.append(f"<p>{text('no_links', lang)}</p>")
-        return "".join(out)
-    frame = _with_headers(links.assign(text=RUN_HTML), {"notebook": "notebook", "scenario": "scenario",
-                                                         "href": "link"}, lang)
-    out.append(render_html_table(frame, links={column_name("link", lang): "text"}))
-    return "".join(out)
 
 
 def csv_link_html(csv_path: Path, html_dir: Path, lang: str = "zh") -> str:

@@ -41,7 +41,7 @@ def _in_sentence(name: str, lang: str) -> str:
 
 def ranking_html(batch: BatchResults, ranking: Ranking, lang: str = "zh") -> str:
     """The section: verdict, threshold explanations, ranking rule, ranked table."""
-    out = [heading("eligibility_head", lang)]
+    out = [heading("eligibility_head", lang, anchor="ranking")]
     if ranking.table.empty:
         out.append(f"<p>{text('no_kpis', lang)}</p>")
         return "".join(out)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from simlib.batch_folder import RUNS_DIR, STATUSES, last_attempts
@@ -28,6 +29,7 @@ KPIS: dict[str, str] = {
     "revisit_7d": "share",
     "activity_conversion": "share",
     "share_rate": "share",
+    "exits": "count",
     "revenue_per_member": "CNY",
     "ltv": "CNY",
     "cost": "CNY",
@@ -35,7 +37,17 @@ KPIS: dict[str, str] = {
     "ranking_value": "CNY",
     "net_value": "CNY",
     "residual_value": "CNY",
-    "exits": "count",
+    "members_end": "count",
+    "groups": "count",
+    "newcomers_lost": "count",
+}
+#: The report's KPI tables, each narrow enough for the page: health and retention, then value and
+#: size ({report text key of the caption: KPIs}). KPIs outside them are in the CSV export only.
+KPI_GROUPS: dict[str, tuple[str, ...]] = {
+    "kpis_health": ("retention_d30", "retention_d90", "messages_per_100_members_per_day", "revisit_7d",
+                    "activity_conversion", "share_rate", "exits"),
+    "kpis_value": ("revenue_per_member", "ltv", "cost", "roi", "ranking_value", "net_value", "residual_value",
+                   "members_end", "groups", "newcomers_lost"),
 }
 
 
@@ -120,7 +132,7 @@ def format_number(value: float, kpi: str = "", unit: str = "") -> str:
     if value is None or not math.isfinite(value):
         return "–"
     kind = KPIS.get(kpi) or unit
-    if kind == "share" or unit in ("share", "proportion"):
+    if is_share(kpi, unit):
         return f"{value * 100:.1f}%"
     if kind == "count":
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
@@ -133,8 +145,22 @@ def format_number(value: float, kpi: str = "", unit: str = "") -> str:
     return f"{value:.2f}"
 
 
+def is_share(kpi: str = "", unit: str = "") -> bool:
+    """Whether a KPI is a share (a proportion between 0 and 1)."""
+    return (KPIS.get(kpi) or unit) == "share" or unit in ("share", "proportion")
+
+
+def clipped_interval(low: Any, high: Any, kpi: str = "", unit: str = "") -> tuple[Any, Any]:
+    """A share's 95% interval (numbers or Series) cut to [0, 1] for display: with few replications
+    a Student-t interval can reach past them, which a share never does. Other KPIs unchanged."""
+    if not is_share(kpi, unit):
+        return low, high
+    return np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+
+
 def format_interval(mean: float, low: float, high: float, kpi: str = "", unit: str = "") -> str:
-    """``"12.3 [11.8, 12.9]"``."""
+    """``"12.3 [11.8, 12.9]"``; a share's interval clipped to [0, 1] (:func:`clipped_interval`)."""
+    low, high = clipped_interval(low, high, kpi, unit)
     low_high = f"{format_number(low, kpi, unit)}, {format_number(high, kpi, unit)}"
     return f"{format_number(mean, kpi, unit)} [{low_high}]"
 
@@ -202,7 +228,8 @@ def relative_href(target: Path, html_dir: Path) -> str:
 
 
 def run_links(batch: BatchResults, html_dir: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Every executed notebook's HTML with an href relative to ``html_dir`` (default: the batch folder).
+    """Every executed notebook's HTML with an href relative to ``html_dir`` (default: the batch
+    folder): notebook, scenario (its name), label (its display name), href.
 
     Only files that exist inside ``<batch_dir>/runs`` are linked; path segments are URL-quoted.
     """
@@ -212,6 +239,6 @@ def run_links(batch: BatchResults, html_dir: str | os.PathLike | None = None) ->
     for run in sorted(batch.runs, key=lambda r: (r.notebook, r.scenario)):
         if run.html is None or not run.html.resolve().is_relative_to(runs_root):
             continue
-        href = relative_href(run.html, base)
-        rows.append({"notebook": run.notebook, "scenario": batch.display_name(run.scenario), "href": href})
-    return pd.DataFrame(rows, columns=["notebook", "scenario", "href"])
+        rows.append({"notebook": run.notebook, "scenario": run.scenario,
+                     "label": batch.display_name(run.scenario), "href": relative_href(run.html, base)})
+    return pd.DataFrame(rows, columns=["notebook", "scenario", "label", "href"])

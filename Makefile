@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-extended report bench lint lab clean
+.PHONY: test test-extended report bench lint lab lab-app clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 NBVAL_DIR := .nbval-smoke
 # Slow checks, left out of `make test`: the report in a real browser (needs Debian's chromium), every
-# lesson notebook on every default scenario with its findings checked against its numbers.
-EXTENDED_TESTS := tests/test_browser.py tests/test_every_scenario.py
+# lesson notebook on every default scenario with its findings checked against its numbers, and the
+# whole "my group" path from a hidden group's export to its report.
+EXTENDED_TESTS := tests/test_browser.py tests/test_every_scenario.py tests/test_pipeline.py
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check simlib tests notebooks
@@ -32,8 +33,15 @@ test: $(STAMP)
 test-extended: $(STAMP)
 	$(PY) -m pytest -q $(EXTENDED_TESTS)
 
+# `make report DATA=export.csv [MEMBERS=480] [NAME=mygroup]`: your own group's report (see README, "My
+# group"): calibrate the export, every strategy on it, the report in reports/$(NAME)/. Without DATA,
+# the default batch on the article's figures.
 report: $(STAMP)
+ifdef DATA
+	$(VENV)/bin/simlib report --data $(DATA) $(if $(MEMBERS),--members $(MEMBERS)) $(if $(NAME),--name $(NAME))
+else
 	$(VENV)/bin/simlib batch params/batches/default.yaml
+endif
 
 bench: $(STAMP)
 	$(PY) -m simlib.bench
@@ -43,6 +51,12 @@ lint: $(STAMP)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
+
+# The strategy lab as a web app for people who do not code (Voilà: text, controls and results, no code).
+LAB_PORT ?= 8866
+lab-app: $(STAMP)
+	@echo "Strategy lab: open http://127.0.0.1:$(LAB_PORT)/ in a browser (Ctrl-C stops it)"
+	$(VENV)/bin/voila notebooks/00_strategy_lab.ipynb --no-browser --port=$(LAB_PORT) --Voila.ip=127.0.0.1
 
 clean:
 	rm -rf $(VENV)

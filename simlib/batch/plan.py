@@ -6,12 +6,24 @@ overrides applied — through :mod:`simlib.params`, checks that each notebook de
 parameters it will be given, and computes each run's key and folders. All of this happens
 before the first kernel starts; the first problem raises :class:`BatchFileError` naming the
 file, the key, the bad value and what was expected.
+
+A batch may name a **baseline** scenario (``baseline: mygroup``, typically a group calibrated
+from its own export by ``simlib calibrate``). Every scenario of the batch is then a change applied
+to it: defaults ⊕ baseline ⊕ scenario, the scenario's keys winning where both set one, and the
+scenario named ``baseline`` (which sets nothing) is the baseline itself — the report's reference.
+The two play different parts: a calibrated group is a set of *behaviours* (how its members chat,
+stay and arrive: the ``members`` and ``arrivals`` blocks); a strategy is a set of *operational
+levers* (tiering, content, activities, automation, admins, monetization). A strategy that changes a
+behaviour the baseline sets is allowed but warned about (:attr:`BatchPlan.warnings`, also logged).
+Each composed scenario is validated here, with the batch's overrides, and travels to the runs as
+the content of the scenario file (its path stays the strategy's file).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -19,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from simlib import yaml_io
@@ -29,6 +42,11 @@ MAX_NAME_CHARS = 100  # batch and scenario names: shown in tables, logs and fold
 MAX_FILE_NAME_BYTES = 255  # what file systems accept for one path component
 RUN_PARAMETERS = ("scenario", "overrides", "replications", "seed", "output_dir", "lang", "data_source")
 REPORT_PARAMETERS = ("batch_dir", "lang", "output_html")
+BASELINE_SCENARIO = "baseline"  # with a batch baseline, the scenario that is the baseline itself
+BEHAVIOUR_BLOCKS = ("members", "arrivals")  # what a calibrated group sets: how its members behave
+SCENARIO_HEADER_KEYS = ("name", "label", "description")
+
+log = logging.getLogger(__name__)
 
 
 class BatchFileError(ValueError):
@@ -53,6 +71,7 @@ class BatchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     name: str = Field(min_length=1)
+    baseline: str | None = None  # a scenario every other one is applied to (see the module docstring)
     scenarios: list[str] = Field(min_length=1)
     notebooks: list[str] = Field(min_length=1)
     report_notebook: str | None = None
@@ -127,6 +146,7 @@ class BatchPlan:
     reports_root: Path
     runs: list[RunSpec]
     report: NotebookRef | None
+    warnings: list[str] = field(default_factory=list)  # strategies that change the baseline's behaviours
 
 
 def _read_entry_file(path: Path, batch_file: Path, key: str, entry: str, expected: str) -> bytes:
@@ -161,8 +181,7 @@ def params_hash(parameters: Mapping[str, Any], scenario_content_sha256: str) -> 
     ).hexdigest()
 
 
-def _resolve_scenario(entry: str, index: int, scenarios_dir: Path, batch_file: Path) -> ScenarioRef:
-    key = f"scenarios[{index}]"
+def _resolve_scenario(entry: str, key: str, scenarios_dir: Path, batch_file: Path) -> ScenarioRef:
     is_path = entry.endswith((".yaml", ".yml"))
     if not is_path and (Path(entry).name != entry or entry.startswith(".") or "\\" in entry):
         raise BatchFileError(
@@ -179,16 +198,17 @@ def _resolve_scenario(entry: str, index: int, scenarios_dir: Path, batch_file: P
 
 
 def _validate_scenario(
-    scenario: ScenarioRef, index: int, overrides: Mapping[str, Any], batch_file: Path
-) -> None:
-    """The scenario file over the defaults, then with the batch's overrides, through simlib.params."""
+    scenario: ScenarioRef, key: str, overrides: Mapping[str, Any], batch_file: Path
+) -> Any:
+    """The scenario file over the defaults, then with the batch's overrides, through simlib.params;
+    returns the scenario's parameters (without the overrides)."""
     from simlib.params import ParamsError, load_scenario
 
     try:
-        load_scenario(scenario.path)
+        params = load_scenario(scenario.path)
     except ParamsError as error:
         raise BatchFileError(
-            f"{batch_file}: key 'scenarios[{index}]' = {scenario.entry!r}: {error}"
+            f"{batch_file}: key '{key}' = {scenario.entry!r}: {error}"
         ) from None
     if overrides:
         try:
@@ -197,6 +217,86 @@ def _validate_scenario(
             raise BatchFileError(
                 f"{batch_file}: key 'overrides' (applied to scenario {scenario.name!r}): {error}"
             ) from None
+    return params
+
+
+def _leaf_paths(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Dotted paths of the non-mapping values of ``data``."""
+    paths = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        paths += _leaf_paths(value, f"{path}.") if isinstance(value, Mapping) and value else [path]
+    return paths
+
+
+def _value_at(data: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return "(not set)"
+        node = node[part]
+    return node
+
+
+def _changed_behaviours(baseline: ScenarioRef, group_file: Mapping[str, Any], group: dict[str, Any],
+                        composed: dict[str, Any], strategy: ScenarioRef, batch_file: Path) -> list[str]:
+    """A warning for each behaviour the baseline file sets that the strategy changes."""
+    warnings = []
+    for path in _leaf_paths({k: v for k, v in group_file.items() if k in BEHAVIOUR_BLOCKS}):
+        before, after = _value_at(group, path), _value_at(composed, path)
+        if before != after:
+            warnings.append(
+                f"{batch_file}: scenario {strategy.name!r} ({strategy.path}) changes {path} from "
+                f"{before!r} to {after!r}, a behaviour the baseline {baseline.name!r} sets; the scenario's "
+                "value wins. A strategy should change operational levers, not how the members behave"
+            )
+    return warnings
+
+
+def _compose(baseline: ScenarioRef, group: Any, strategy: ScenarioRef, key: str, overrides: Mapping[str, Any],
+             batch_file: Path) -> tuple[ScenarioRef, list[str]]:
+    """The strategy applied to the baseline (defaults ⊕ baseline ⊕ strategy), validated with the
+    batch's overrides, as a scenario file's content; and the behaviours it changes (warnings)."""
+    from simlib.params import ParamsError, deep_merge, load_defaults, read_yaml
+
+    own = read_yaml(strategy.path)
+    levers = {k: v for k, v in own.items() if k not in SCENARIO_HEADER_KEYS}
+    group_file = read_yaml(baseline.path)
+    where = f"{batch_file}: key '{key}' = {strategy.entry!r} applied to the baseline {baseline.name!r}"
+    try:
+        composed = group.with_overrides(levers, source=str(strategy.path))
+    except ParamsError as error:
+        raise BatchFileError(f"{where}: {error}") from None
+    if overrides:
+        try:
+            composed.with_overrides(dict(overrides))
+        except ParamsError as error:
+            raise BatchFileError(f"{batch_file}: key 'overrides' (applied to scenario {strategy.name!r} on "
+                                 f"the baseline {baseline.name!r}): {error}") from None
+    own = {key: own[key] for key in ("label", "description") if isinstance(own.get(key), str)}
+    is_baseline = strategy.name == BASELINE_SCENARIO
+    header = {
+        "name": strategy.name,
+        "label": group.label if is_baseline else own.get("label", strategy.name),
+        "description": group.description if is_baseline else
+        f"{own.get('description', '')} — applied to {baseline.name}: {group.description}".lstrip(" —"),
+    }
+    # The content is the three files merged (the keys they give, as a scenario file holds them);
+    # ``composed`` above is the same merge, validated.
+    behaviours = {k: v for k, v in group_file.items() if k not in SCENARIO_HEADER_KEYS}
+    layers = deep_merge(load_defaults(), behaviours, source=str(baseline.path))
+    data = {**header, **deep_merge(layers, levers, source=str(strategy.path))}
+    # Names only, no paths: the content is hashed into the run's key, which must not depend on where
+    # the checkout lives.
+    text = f"# Composed by simlib batch: defaults ⊕ baseline {baseline.name} ⊕ {strategy.name}.\n"
+    text += yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
+    content = text.encode("utf-8")
+    warnings = _changed_behaviours(baseline, group_file, group.model_dump(mode="json"),
+                                   composed.model_dump(mode="json"), strategy, batch_file)
+    ref = ScenarioRef(name=strategy.name, entry=strategy.entry, path=strategy.path, slug=strategy.slug,
+                      content_sha256=hashlib.sha256(content).hexdigest(), content=content)
+    return ref, warnings
+
 
 
 def _resolve_notebook(entry: str, key: str, notebooks_dir: Path, batch_file: Path) -> NotebookRef:
@@ -246,13 +346,18 @@ def plan_batch(
     config = load_batch(batch_path)
     notebooks_dir, scenarios_dir = Path(notebooks_dir), Path(scenarios_dir)
 
-    scenarios = [_resolve_scenario(e, i, scenarios_dir, batch_path) for i, e in enumerate(config.scenarios)]
+    scenarios = [_resolve_scenario(e, f"scenarios[{i}]", scenarios_dir, batch_path)
+                 for i, e in enumerate(config.scenarios)]
     if (doubled := _first_repeated(s.name for s in scenarios)) is not None:
         raise BatchFileError(
             f"{batch_path}: key 'scenarios': got {doubled!r} twice; expected distinct scenarios"
         )
-    for index, scenario in enumerate(scenarios):
-        _validate_scenario(scenario, index, config.overrides, batch_path)
+    warnings: list[str] = []
+    if config.baseline is None:
+        for index, scenario in enumerate(scenarios):
+            _validate_scenario(scenario, f"scenarios[{index}]", config.overrides, batch_path)
+    else:
+        scenarios, warnings = _apply_to_baseline(config, scenarios, scenarios_dir, batch_path)
 
     notebooks = [
         _resolve_notebook(entry, f"notebooks[{index}]", notebooks_dir, batch_path)
@@ -284,7 +389,31 @@ def plan_batch(
     reports_root = Path(reports_dir).resolve()
     batch_dir = contained(reports_root, safe_folder_name(config.name))
     runs = [_run_spec(config, batch_dir, nb, scenario) for nb in notebooks for scenario in scenarios]
-    return BatchPlan(config, batch_path, batch_dir, reports_root, runs, report)
+    for warning in warnings:
+        log.warning("%s", warning)
+    return BatchPlan(config, batch_path, batch_dir, reports_root, runs, report, warnings)
+
+
+def _apply_to_baseline(config: BatchConfig, strategies: list[ScenarioRef], scenarios_dir: Path,
+                       batch_file: Path) -> tuple[list[ScenarioRef], list[str]]:
+    """Every scenario of the batch composed over its baseline (module docstring), validated."""
+    assert config.baseline is not None
+    baseline = _resolve_scenario(config.baseline, "baseline", scenarios_dir, batch_file)
+    group = _validate_scenario(baseline, "baseline", {}, batch_file)
+    if BASELINE_SCENARIO not in {s.name for s in strategies}:
+        raise BatchFileError(
+            f"{batch_file}: key 'scenarios': got {config.scenarios!r}; with 'baseline: {config.baseline}' "
+            f"expected '{BASELINE_SCENARIO}' among them (the baseline itself, which the report compares "
+            "every other scenario to)"
+        )
+    composed, warnings = [], []
+    for index, strategy in enumerate(strategies):
+        key = f"scenarios[{index}]"
+        _validate_scenario(strategy, key, {}, batch_file)  # alone first: errors name its file
+        ref, changed = _compose(baseline, group, strategy, key, config.overrides, batch_file)
+        composed.append(ref)
+        warnings += changed
+    return composed, warnings
 
 
 def _run_spec(config: BatchConfig, batch_dir: Path, notebook: NotebookRef, scenario: ScenarioRef) -> RunSpec:

@@ -23,7 +23,16 @@ estimate with a 95% interval (:class:`Estimate`, :mod:`simlib.calibrate.estimate
 :func:`to_scenario` / :func:`write_scenario` (:mod:`simlib.calibrate.scenario`) turn a
 :class:`Calibration` into a scenario YAML (over a base scenario such as ``baseline``) whose
 estimable parameters are the estimates, each with a comment giving its interval and the data
-window; notebooks can then simulate "my group, with strategy X".
+window; notebooks can then simulate "my group, with strategy X". Which of each lesson's
+parameters a calibration sets, and why the others stay at the defaults, is
+:mod:`simlib.calibrate.scope` (:func:`calibration_note`, shown in every lesson's real-data section).
+
+The estimators measure what a chat export shows, which is not quite what the engine's
+parameters mean (replies to posts count as chat, silence stands for inactivity).
+:func:`refine` (:mod:`simlib.calibrate.replay`) closes that gap by simulation: it replays the
+window with the calibrated scenario, reduces each replication to its export
+(:func:`export_view`), applies the same estimators and moves the parameters until both agree
+(indirect inference). ``simlib calibrate`` (:mod:`simlib.pipeline`) runs the whole path.
 
 What a chat log cannot identify, and therefore stays at the base scenario's values:
 
@@ -61,9 +70,27 @@ Caveats, also recorded in :attr:`Calibration.notes`:
 from simlib.calibrate.calibration import Calibration, estimate
 from simlib.calibrate.estimates import CalibrationError, Estimate, daily_hazard, poisson_rate, rate_ratio
 from simlib.calibrate.exits import MIN_SPLIT_EXITS
-from simlib.calibrate.scenario import GROUP_LIMIT, to_scenario, write_scenario
+from simlib.calibrate.replay import Refinement, export_view, refine, replay_params
+from simlib.calibrate.scenario import (
+    CALIBRATED_KEYS,
+    CALIBRATED_MARKER,
+    GROUP_LIMIT,
+    exit_split_estimable,
+    to_scenario,
+    write_scenario,
+)
+from simlib.calibrate.scope import (
+    Comparison,
+    calibration_note,
+    is_calibrated,
+    lesson_scope,
+    observed_vs_simulated,
+)
 
 __all__ = [
-    "GROUP_LIMIT", "MIN_SPLIT_EXITS", "Calibration", "CalibrationError", "Estimate", "daily_hazard",
-    "estimate", "poisson_rate", "rate_ratio", "to_scenario", "write_scenario",
+    "CALIBRATED_KEYS", "CALIBRATED_MARKER", "GROUP_LIMIT", "MIN_SPLIT_EXITS", "Calibration",
+    "CalibrationError", "Comparison", "Estimate", "Refinement", "calibration_note", "daily_hazard",
+    "estimate", "exit_split_estimable", "export_view", "is_calibrated", "lesson_scope",
+    "observed_vs_simulated", "poisson_rate", "rate_ratio", "refine", "replay_params", "to_scenario",
+    "write_scenario",
 ]

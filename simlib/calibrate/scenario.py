@@ -1,12 +1,15 @@
 """A calibration as a scenario: :func:`to_scenario` and :func:`write_scenario` put the estimates
 over a base scenario (such as ``baseline``), each estimated key with a comment giving its
-interval and n; what a chat log cannot identify stays at the base's values."""
+interval and n; what a chat log cannot identify stays at the base's values. ``adjusted`` values
+(the refinement by simulation of :mod:`simlib.calibrate.replay`) replace estimates, with their
+own comments; ``notes`` (e.g. the fit check) go into the header comments."""
 
 from __future__ import annotations
 
 import math
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,22 @@ from simlib.params import (
 
 GROUP_LIMIT = 500  # WeChat's member limit of an ordinary group (simulation.group_cap maximum)
 
+#: Every dotted key a calibration may set; everything else stays at the base scenario's values.
+#: ``_scenario`` refuses any other key, so this tuple is what :mod:`simlib.calibrate.scope` (the
+#: notebooks' "from your group / at the article's defaults" notes) can rely on.
+#: ``members.inactive_exit_multiplier`` is set only when enough exits could be split
+#: (:func:`exit_split_estimable`); the paid channels' reach is set to 0 (not separable in a chat log).
+CALIBRATED_KEYS = (
+    "members.chat_rate_mean", "members.engagement_sigma", "members.active_hour_mean",
+    "members.active_hour_sd", "members.base_exit_hazard", "members.inactive_exit_multiplier",
+    "arrivals.channels.organic.daily_reach", "arrivals.channels.douyin.daily_reach",
+    "arrivals.channels.xiaohongshu.daily_reach", "arrivals.initial_channel_mix",
+    "simulation.initial_members", "simulation.group_cap", "simulation.start_date",
+)
+#: Appended to a calibrated scenario's description: how a scenario (or a strategy applied to it,
+#: whose description quotes the baseline's) is recognised as calibrated, without a schema field.
+CALIBRATED_MARKER = "[simlib calibrate]"
+
 
 def _round(value: float, digits: int = 4) -> float:
     if value == 0 or not math.isfinite(value):
@@ -34,7 +53,8 @@ def _round(value: float, digits: int = 4) -> float:
     return float(round(value, digits - 1 - int(math.floor(math.log10(abs(value))))))
 
 
-def _nested_set(data: dict[str, Any], dotted: str, value: Any) -> None:
+def nested_set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``data["a"]["b"]`` for ``"a.b"``, creating the mappings on the way."""
     node = data
     parts = dotted.split(".")
     for part in parts[:-1]:
@@ -42,8 +62,16 @@ def _nested_set(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def exit_split_estimable(calibration: Calibration) -> bool:
+    """Whether enough exits were judged silent and other to estimate both the hazard and the
+    silent multiplier (else the base's multiplier is kept)."""
+    split = calibration.exit_split
+    return min(split.get("exits_silent", 0), split.get("exits_other", 0)) >= MIN_SPLIT_EXITS
+
+
 def _scenario(calibration: Calibration, name: str, base: str | Path | None, label: str | None,
-              description: str | None) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+              description: str | None, adjusted: Mapping[str, tuple[Any, str]] | None = None,
+              notes: Sequence[str] = ()) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     """(scenario data, comment per dotted key, header comment lines)."""
     if not isinstance(calibration, Calibration):
         raise CalibrationError(
@@ -59,6 +87,9 @@ def _scenario(calibration: Calibration, name: str, base: str | Path | None, labe
     comments: dict[str, str] = {}
 
     def put(key: str, value: Any, comment: str) -> None:
+        if key not in CALIBRATED_KEYS:
+            raise CalibrationError(f"{key}: not a calibrated key; expected one of CALIBRATED_KEYS "
+                                   "(simlib/calibrate/scenario.py)")
         overrides[key] = value
         comments[key] = comment
 
@@ -76,7 +107,7 @@ def _scenario(calibration: Calibration, name: str, base: str | Path | None, labe
     # Interest dynamics are not identifiable (module docstring): fix them so that the estimated
     # rate is the simulated rate of an ordinary member.
     split = calibration.exit_split
-    if min(split.get("exits_silent", 0), split.get("exits_other", 0)) >= MIN_SPLIT_EXITS:
+    if exit_split_estimable(calibration):
         from_estimate("members.base_exit_hazard", "exit_hazard_non_silent")
         from_estimate("members.inactive_exit_multiplier", "inactive_exit_multiplier")
     else:
@@ -118,25 +149,32 @@ def _scenario(calibration: Calibration, name: str, base: str | Path | None, labe
     if description is None:
         on_top = f", on top of {Path(str(base)).stem}" if base else ""
         description = f"calibrated to {calibration.source} over {window}" + on_top
+    if CALIBRATED_MARKER not in description:
+        description = f"{description} {CALIBRATED_MARKER}".strip()
     header = {"name": name, "label": label if label is not None else f"校准 Calibrated: {name}",
               "description": description}
     data = {**header, **data}
+    for key, (value, comment) in (adjusted or {}).items():
+        put(key, _round(value) if isinstance(value, float) else value, comment)
     for key, value in overrides.items():
-        _nested_set(data, key, value)
+        nested_set(data, key, value)
     lines = [
         f"Calibrated scenario '{name}', written by simlib.calibrate.",
         f"Data: {calibration.source}; window {window}; {calibration.members_seen} members, "
         f"{calibration.member_days} member-days.",
         f"Base: {base if base is not None else 'defaults only'}. Keys commented 'estimated' come from the "
-        "log; everything else (open rates, dwell, tolerances, conversions, interest dynamics, costs) is the "
-        "base's: a chat log cannot identify it.",
+        "log, those commented 'refined by simulation' from the log through the simulated group's export "
+        "(simlib.calibrate.replay); everything else (open rates, dwell, tolerances, conversions, interest "
+        "dynamics, costs) is the base's: a chat log cannot identify it.",
     ]
     lines += [f"Note: {note}" for note in calibration.notes]
+    lines += list(notes)
     return data, comments, lines
 
 
 def to_scenario(calibration: Calibration, name: str, base: str | Path | None = "baseline", *,
-                label: str | None = None, description: str | None = None) -> dict[str, Any]:
+                label: str | None = None, description: str | None = None,
+                adjusted: Mapping[str, tuple[Any, str]] | None = None) -> dict[str, Any]:
     """The scenario mapping: ``base`` (a scenario name or path, or None for the defaults) with
     the estimable parameters replaced by the calibration's estimates.
 
@@ -147,8 +185,10 @@ def to_scenario(calibration: Calibration, name: str, base: str | Path | None = "
     joins per day; paid channels off; members already present counted as organic),
     ``simulation.initial_members`` (group size at the end of the window, at most 500),
     ``group_cap`` and ``start_date`` (the day after the window). Everything else is the base's.
+    ``adjusted`` maps dotted keys to (value, comment) pairs that replace those values (the
+    refinement of :func:`simlib.calibrate.replay.refine`).
     """
-    return _scenario(calibration, name, base, label, description)[0]
+    return _scenario(calibration, name, base, label, description, adjusted)[0]
 
 
 def _with_comments(text: str, comments: dict[str, str], header: list[str]) -> str:
@@ -172,13 +212,16 @@ def _with_comments(text: str, comments: dict[str, str], header: list[str]) -> st
 
 def write_scenario(calibration: Calibration, path: str | os.PathLike, name: str | None = None,
                    base: str | Path | None = "baseline", *, label: str | None = None,
-                   description: str | None = None) -> Path:
+                   description: str | None = None, adjusted: Mapping[str, tuple[Any, str]] | None = None,
+                   notes: Sequence[str] = ()) -> Path:
     """Write :func:`to_scenario` as commented YAML, atomically, after checking that it loads
-    with :func:`simlib.params.load_scenario`. ``name`` defaults to the file's stem."""
+    with :func:`simlib.params.load_scenario`. ``name`` defaults to the file's stem; ``notes`` are
+    added to the header comments (one line each)."""
     target = Path(path)
     if target.suffix not in (".yaml", ".yml"):
         raise CalibrationError(f"{target}: expected a .yaml or .yml file name for the scenario")
-    data, comments, header = _scenario(calibration, name or target.stem, base, label, description)
+    data, comments, header = _scenario(calibration, name or target.stem, base, label, description, adjusted,
+                                       notes)
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
     text = _with_comments(text, comments, header)
     target.parent.mkdir(parents=True, exist_ok=True)

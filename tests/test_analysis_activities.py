@@ -1,8 +1,10 @@
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from simlib import claims, findings, provenance
 from simlib.analysis import activities as A
 from simlib.params import load_scenario
 from simlib.results import mean_ci
@@ -14,13 +16,22 @@ def smoke():
     return load_scenario("smoke")
 
 
-def test_article_table_comes_from_params(smoke):
+def test_article_table_comes_from_params_and_the_register(smoke):
     table = A.article_table(smoke)
     assert list(table["type"]) == list(A.TYPES)
     assert table.set_index("type").loc["checkin", "cost_per_head"] == pytest.approx(3.2)
-    assert table.set_index("type").loc["ugc", "roi_text"] == "1:5.3"
-    changed = A.article_table(smoke.with_overrides({"activities.types.ugc.roi": 9.0}))
-    assert changed.set_index("type").loc["ugc", "roi_article"] == 9.0
+    changed = A.article_table(smoke.with_overrides({"activities.types.checkin.cost_per_head": 4.0}))
+    assert changed.set_index("type").loc["checkin", "cost_per_head"] == pytest.approx(4.0)
+    # the ROI is the article's figure from the claims register, with the kind of its claim
+    ugc = table.set_index("type").loc["ugc"]
+    assert ugc["roi_article"] == claims.figure("activity_roi_ugc") and ugc["roi_text"] == "1:5.3"
+    assert dict(zip(table["type"], table["roi_kind"], strict=True)) == {
+        "checkin": "calibrated", "referral_lottery": "calibrated", "live_flash_sale": "test",
+        "ugc": "calibrated"}
+    shown = A.article_table_display(smoke, "zh")
+    purchase = shown.iloc[:, -2]
+    assert purchase.iloc[0].endswith("†") and purchase.iloc[2].endswith("*")  # calibrated / assumed
+    assert "†" in provenance.footnote("zh", A.TABLE3_KEYS)
 
 
 def test_expected_participants_per_seed_branching_formulas():
@@ -96,3 +107,107 @@ def test_greedy_allocation_respects_budget_and_decay():
                                                                           "live_flash_sale": 30, "ugc": 15}
     with pytest.raises(ValueError):
         A.schedule_from_counts({"bogus": 1})
+
+
+
+# --------------------------------------------------------------------------- findings
+
+
+class Arm:
+    """Synthetic replications of one schedule: metric → values (what a SimulationResult gives)."""
+
+    def __init__(self, **metrics):
+        self.metrics = metrics
+
+    def values(self, name):
+        return self.metrics[name]
+
+
+def _roi_table(shift):
+    """roi_comparison's columns with every simulated ROI at the article's figure + ``shift``."""
+    rows = []
+    for name in A.TYPES:
+        figure = claims.figure(f"activity_roi_{name}")
+        rows.append({"type": name, "roi_article": figure, "roi_sim": figure + shift,
+                     "roi_low": figure + shift - 0.2, "roi_high": figure + shift + 0.2})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("shift", "calibrated", "tested"), [
+    (0.0, "回声", "区间包含原文"), (1.0, "校准已经过时", "高于原文"), (-1.0, "校准已经过时", "低于原文")])
+def test_roi_findings_word_calibrated_and_tested_claims_apart(shift, calibrated, tested):
+    listed, flash_sale = A.roi_findings(_roi_table(shift), "zh")
+    clauses = listed.text.split("；")
+    assert len(clauses) == 3 and calibrated in clauses[0] and "†" in clauses[0]
+    assert tested in flash_sale.text and "未按ROI调参" in flash_sale.text
+    assert flash_sale.headline and flash_sale.key == "activity_roi_live_flash_sale" and not listed.headline
+    paper = pd.DataFrame({"type": list(A.TYPES), "roi_expected": [1.0, 1.0, 1.0, 1.0]})
+    assert "高于纸面值" in A.paper_findings(_roi_table(shift), paper, "zh").text
+    assert findings.problems([listed, flash_sale, A.paper_findings(_roi_table(shift), paper, "en")]) == []
+
+
+def test_fission_invite_and_admission_findings_in_both_directions():
+    inside = A.fission_check_finding({"mean": 1.5, "low": 1.4, "high": 1.6}, 1.49, 0, "zh")
+    outside = A.fission_check_finding({"mean": 1.2, "low": 1.1, "high": 1.3}, 1.49, 12, "zh")
+    assert "落在" in inside.text and "不在" in outside.text and "12" in outside.text
+    more = A.invites_finding({"mean": 40.0, "low": 20.0, "high": 60.0}, 2.5, 11.1, 0.34, 1.5, "zh")
+    same = A.invites_finding({"mean": 1.0, "low": -5.0, "high": 7.0}, 2.5, 3.0, 0.34, 0.4, "zh")
+    assert "提高" in more.text and "没有可分辨" in same.text
+    room, full, opened = [0.95, 0.97, 0.96], [0.05, 0.04, 0.06], [0.96, 0.95, 0.97]
+    lost, new_group = A.admission_findings(room, full, opened, 10, "zh")
+    assert "降低" in lost.text and "提高" in new_group.text
+    assert all(A.policy_text(policy, 2.0, "zh") for policy in ("new_group", "waitlist", "lost"))
+    assert findings.problems([inside, outside, more, same, lost, new_group]) == []
+
+
+def _plans(step):
+    base = [1000.0, 1100.0, 1050.0]
+    return {"plan_current": Arm(ranking_value=base, net_value=base, residual_value=[0.0] * 3),
+            "plan_one_each": Arm(ranking_value=[v + step + i for i, v in enumerate(base)],
+                                 net_value=base, residual_value=[step + i for i in range(3)])}
+
+
+@pytest.mark.parametrize(("step", "best"), [(500.0, "plan_one_each"), (-500.0, "plan_current"),
+                                            (1.0, "plan_one_each")])
+def test_best_plan_findings(step, best):
+    names = {"plan_current": "当前排期", "plan_one_each": "四类各一次/月"}
+    chosen, found = A.best_plan_findings(_plans(step), names, "zh")
+    assert chosen == best and found[0].headline and found[0].key == "activity_best_plan"
+    assert names[best] in found[0].text
+    if best == "plan_current":
+        assert len(found) == 1  # no comparison of the current schedule with itself
+    else:
+        assert "净价值" in found[1].text and "剩余价值" in found[1].text
+    if step == 1.0:
+        assert "分不出高下" in found[0].text
+    elif step == 500.0:
+        assert "高 +" in found[0].text and "提高" in found[1].text
+    assert findings.problems(found) == []
+
+
+def _activities(kind, roi_values):
+    """Activity rows of one type, one instance per replication, with the given ROI."""
+    return pd.DataFrame({"replication": range(len(roi_values)), "type": kind, "reached": 100,
+                         "participants": 10, "completed": 10, "cost": 100.0,
+                         "revenue": [100.0 * value for value in roi_values], "invites": 0,
+                         "referral_joins": 0, "newcomer_participants": 0})
+
+
+def test_repeat_finding_says_whether_the_best_plan_relies_on_repeats():
+    once = _activities("ugc", [5.0, 5.2, 5.1])
+    none = A.repeat_finding({"ugc": 1, "checkin": 1}, once, once, 3, "zh")
+    assert "至多办一次" in none.text
+    flat = A.repeat_finding({"ugc": 3}, once, _activities("ugc", [5.1, 5.0, 5.2]), 3, "zh")
+    worn = A.repeat_finding({"ugc": 3}, once, _activities("ugc", [3.0, 3.1, 2.9]), 3, "zh")
+    assert "依赖" in flat.text and "3次" in flat.text
+    assert "降低" in worn.text and "已经把这一点算在内" in worn.text
+    assert findings.problems([none, flat, worn]) == []
+
+
+def test_participation_findings_follow_the_sign():
+    base = Arm(activity_net=[100.0, 110.0, 90.0], ranking_value=[1000.0, 1010.0, 990.0])
+    up = Arm(activity_net=[200.0, 215.0, 185.0], ranking_value=[900.0, 905.0, 880.0])
+    net, value = A.participation_findings(base, up, "zh")
+    assert "提高" in net.text and "降低" in value.text
+    assert findings.problems([net, value]) == []
+    assert np.isfinite(A.roi_per_replication(_activities("ugc", [1.0, 2.0]), "ugc", 3)[:2]).all()

@@ -1,10 +1,11 @@
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from simlib import stats
+from simlib import compare, findings, provenance, stats
 from simlib.analysis import content
 from simlib.model import run_replication
 from simlib.params import CONTENT_TYPE_NAMES, load_scenario
@@ -157,3 +158,99 @@ def test_hour_weekday_counts_and_replies(hand_tables):
     assert replies["replies"].sum() == 2 and replies["messages"].sum() == 4
     no_kind = content.reply_counts(hand_tables["events"])
     assert no_kind["replies"].isna().all()
+
+
+# --------------------------------------------------------------------------- tables and findings
+
+
+def test_article_table_display_marks_the_assumed_off_slot_rate():
+    params = load_scenario("baseline")
+    shown = content.article_table_display(params, "zh")
+    off_slot = shown.iloc[:, -1]
+    assert off_slot.str.endswith("*").all()  # open rate × content.off_slot_factor, an assumption
+    assert not shown.iloc[:, 2].str.endswith("*").any()  # table 2's own open rates
+    assert "*" in provenance.footnote("zh", content.TABLE2_KEYS)
+
+
+def test_calendar_kind_says_whether_the_calendar_already_uses_the_best_slots():
+    assert content.calendar_kind(load_scenario("baseline")) == "untimed"
+    optimized = load_scenario("content_optimized")
+    assert content.calendar_kind(optimized) == "best" and content.calendar_best_share(optimized) == 1.0
+    mixed = [*content.best_slot_calendar(optimized), {"type": "knowledge", "weekday": "Sun", "time": "11:00"}]
+    assert content.calendar_kind(optimized.with_overrides({"content.calendar": mixed})) == "partly_best"
+    assert content.calendar_kind(optimized.with_overrides({"content.calendar": []})) == "empty"
+
+
+def _calendars(step):
+    """A compare.table of the three calendar arms; every arm is ``step`` × a positive amount above the
+    scenario's calendar in every metric."""
+    metrics = ["messages_per_100_members_per_day", "revisit_7d", "share_rate", "retention_d90", "net_value",
+               "residual_value", "ranking_value"]
+    base = {name: [1.0, 1.1, 0.9, 1.05] for name in metrics}
+    arm = {name: [v + step * (1 + 0.01 * i) for i, v in enumerate(values)] for name, values in base.items()}
+    return compare.table({"scenario_calendar": base, "best_slot_calendar": arm, "content_optimized": arm},
+                         "scenario_calendar", metrics, include_base=True)
+
+
+@pytest.mark.parametrize(("step", "word"), [(0.5, "提高"), (-0.5, "降低"), (0.0, "没有可分辨")])
+def test_timing_and_optimized_findings_follow_the_sign(step, word):
+    table = _calendars(step)
+    baseline, optimized = load_scenario("baseline"), load_scenario("content_optimized")
+    untimed = content.timing_findings(table, baseline, 4, "zh")
+    already = content.timing_findings(table, optimized, 4, "zh")
+    assert "随意时段" in untimed[0].text and untimed[0].headline and untimed[0].key == "content_best_slots"
+    assert "随意时段" not in already[0].text and "已全部在最佳时段" in already[0].text
+    assert all(word in finding.text for finding in untimed)
+    value = content.optimized_findings(table, False, "zh")
+    assert value[-1].key == "content_value" and "净价值" in value[-1].text and word in value[-1].text
+    same_table = _calendars(0.0)
+    same = content.optimized_findings(same_table, True, "en")
+    assert len(same) == 1 and "already has the content-optimized" in same[0].text and same[0].headline
+    assert findings.problems(untimed + already + value + same) == []
+
+
+def test_timing_findings_leave_out_what_a_short_run_cannot_measure():
+    table = _calendars(0.5)
+    table.loc[table["metric"] == "retention_d90", ["diff", "diff_low", "diff_high"]] = math.nan
+    stated = content.timing_findings(table, load_scenario("baseline"), 4, "zh")
+    assert len(stated) == 2 and not any("90日留存率" in finding.text for finding in stated)
+
+
+@pytest.mark.parametrize(("factor", "word", "interest"),
+                         [(0.5, "低于表2", "兴趣"), (1.3, "高于表2", "新鲜感")])
+def test_calibration_finding_in_both_directions(factor, word, interest):
+    params = load_scenario("baseline")
+    rows = []
+    for name in CONTENT_TYPE_NAMES:
+        article = params.content.types[name].open_rate
+        mean = min(0.99, article * factor)
+        rows.append({"content_type": name, "rate": "open_rate", "article": article, "mean": mean,
+                     "low": mean - 0.01, "high": mean + 0.01, "ratio": mean / article})
+    listed, explained = content.calibration_finding(pd.DataFrame(rows), 0.92, "zh")
+    assert listed.text.count(word) == 4 and "输入" in listed.text
+    assert interest in explained.text
+    assert findings.problems([listed, explained]) == []
+
+
+@pytest.mark.parametrize(("ratio", "members", "words"), [
+    ({"mean": 3.4, "low": 3.2, "high": 3.6}, {"mean": 40.0, "low": 20.0, "high": 60.0}, ("低于输入", "增加")),
+    ({"mean": 3.8, "low": 3.5, "high": 4.1}, {"mean": -5.0, "low": -9.0, "high": -1.0}, ("回声", "减少")),
+])
+def test_quality_findings_in_both_directions(ratio, members, words):
+    params = load_scenario("baseline")
+    dwell = {0.0: {"mean": 12.0, "low": 11.9, "high": 12.1}, 1.0: {"mean": 26.0, "low": 25.8, "high": 26.2}}
+    dwell_found, ratio_found, members_found = content.quality_findings(dwell, ratio, members, params, "zh")
+    assert "回声" in dwell_found.text and "低于输入的 27" in dwell_found.text
+    assert words[0] in ratio_found.text and words[1] in members_found.text
+    assert findings.problems([dwell_found, ratio_found, members_found]) == []
+
+
+def test_ab_finding_follows_the_test(hand_tables):
+    table = content.post_stats(hand_tables)
+    result = content.ab_test(table, table["post_id"] == "p1", table["post_id"] == "p0")["z_test"]
+    found = content.ab_finding(result, "A", "B", "zh")
+    assert "分不出" in found.text and findings.problems([found]) == []
+    up = SimpleNamespace(difference=0.1, ci_low=0.05, ci_high=0.15)
+    down = SimpleNamespace(difference=-0.1, ci_low=-0.15, ci_high=-0.05)
+    assert "高于" in content.ab_finding(up, "A", "B").text
+    assert "低于" in content.ab_finding(down, "A", "B").text

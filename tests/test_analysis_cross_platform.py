@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simlib import findings
 from simlib.analysis import cross_platform as cp
 from simlib.params import load_scenario
 from simlib.results import mean_ci
@@ -148,3 +149,49 @@ def test_channel_extra_is_reproducible():
     assert np.allclose(summary["net_value"], summary["revenue_total"] - summary["cost_total"])
     with pytest.raises(KeyError, match="channel_extra"):
         cp.channel_table(first, ["no_such_metric"])
+
+
+UP = {"mean": 3.0, "low": 1.0, "high": 5.0}
+DOWN = {"mean": -3.0, "low": -5.0, "high": -1.0}
+FLAT = {"mean": 0.5, "low": -1.0, "high": 2.0}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_cost_per_join_wording_follows_the_gap_to_the_funnel(lang):
+    above = cp.cost_per_join_finding("douyin", {"mean": 45.0, "low": 42.0, "high": 48.0}, 40.0, lang)
+    below = cp.cost_per_join_finding("douyin", {"mean": 35.0, "low": 32.0, "high": 38.0}, 40.0, lang)
+    same = cp.cost_per_join_finding("douyin", {"mean": 41.0, "low": 38.0, "high": 44.0}, 40.0, lang)
+    assert len({above.text, below.text, same.text}) == 3 and all("¥40.0" in f.text for f in (above, below))
+    more, less = cp.ltv_gap_finding(UP, lang), cp.ltv_gap_finding(DOWN, lang)
+    assert more.text != less.text
+    assert findings.problems([above, below, same, more, less]) == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_overlap_findings_follow_the_interval_and_the_formula(lang):
+    below = cp.overlap_claim_finding({"mean": 1.5, "low": 1.3, "high": 1.7}, 2.3, 0.68, 2.9, 1.8, lang)
+    above = cp.overlap_claim_finding({"mean": 2.8, "low": 2.6, "high": 3.0}, 2.3, 0.68, 2.9, 1.8, lang)
+    around = cp.overlap_claim_finding({"mean": 2.2, "low": 1.9, "high": 2.5}, 2.3, 0.68, 2.9, 1.8, lang)
+    assert len({below.text, above.text, around.text}) == 3
+    table = pd.DataFrame({"overlap": [0.0, 0.3, 0.68], "ratio_mean": [1.0, 1.25, 1.55],
+                          "ratio_low": [1.0, 1.2, 1.5], "ratio_high": [1.0, 1.3, 1.6],
+                          "formula": [1.0, 1.24, 1.54]})
+    inside = cp.formula_finding(table, lang)
+    higher = cp.formula_finding(table.assign(formula=[1.0, 1.1, 1.4]), lang)
+    lower = cp.formula_finding(table.assign(formula=[1.0, 1.4, 1.7]), lang)
+    assert len({inside.text, higher.text, lower.text}) == 3 and "68%" in higher.text
+    assert findings.problems([below, above, around, inside, higher, lower]) == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_best_mix_and_budget_findings(lang):
+    clear = {"current": [10.0, 11.0, 12.0], "douyin_share_0": [20.0, 21.0, 22.5],
+             "douyin_share_1": [1.0, 2.0, 1.5]}
+    close = {**clear, "current": [19.0, 23.0, 20.0]}
+    separated, tied = cp.best_mix_finding(clear, 0.53, lang), cp.best_mix_finding(close, 0.53, lang)
+    assert separated.headline and separated.key == "best_channel_mix"
+    assert cp.mix_label("douyin_share_0", lang) in separated.text and "53%" in separated.text
+    assert separated.text != tied.text
+    budget = cp.budget_findings({"budget_x0.5": DOWN, "budget_x1.5": UP}, lang)
+    assert [f.checks[0].relation for f in budget] == ["decrease", "increase"]
+    assert findings.problems([separated, tied, *budget]) == []

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlib import compare, tiering
+from simlib import claims, compare, findings, provenance, tiering
 from simlib.analysis import member_tiering as mt
 from simlib.model import run_replication
 from simlib.params import load_scenario
@@ -20,13 +20,18 @@ def small(overrides=None):
     return load_scenario("tiered", {**base, **(overrides or {})})
 
 
-def test_tier_table_is_built_from_the_parameters():
-    params = load_scenario("baseline",
-                           {"tiering.rules.silent_min_days": 10, "tiering.targets.silent_recall_rate": 0.3})
+def test_tier_table_is_built_from_the_parameters_and_the_register():
+    params = load_scenario("baseline", {"tiering.rules.silent_min_days": 10,
+                                        "tiering.interventions.silent.cost_per_target": 3.0})
     table = mt.tier_table(params, "zh")
     assert list(table["tier"]) == ["potential", "active", "loyal", "silent"]
     silent = table.set_index("tier").loc["silent"]
-    assert "10天" in silent["criterion"] and "30%" in silent["target"]
+    assert "10天" in silent["criterion"]
+    # the article's target comes from the claims register, the modelled cost from the parameters,
+    # marked as an assumption
+    assert f"{claims.figure('tiering_silent_recall'):.0%}" in silent["target"]
+    assert "¥3*" in silent["strategy"]
+    assert "*" in provenance.footnote("zh", mt.TIER_TABLE_KEYS)
     english = mt.tier_table(params, "en").set_index("tier")
     assert "10 days" in english.loc["silent", "criterion"]
     with pytest.raises(ValueError, match="lang"):
@@ -156,5 +161,127 @@ def test_extra_is_reproducible_and_tiering_costs_only_when_enabled():
     table = compare.table(results, "off", ["tier_cost", "retention_d30"])
     row = table.set_index(["arm", "metric"]).loc[("on", "tier_cost")]
     assert row["diff"] == pytest.approx(results["on"].summaries["tier_cost"].mean())
-    targets = mt.target_table(results["on"], params.tiering.targets)
+    targets = mt.target_table(results["on"])
     assert set(targets["metric"]) == set(mt.TARGET_METRICS)
+    assert targets.set_index("metric").loc["loyal_repurchase_rate", "target"] == claims.figure(
+        "tiering_loyal_repurchase")
+
+
+def test_the_label_alone_changes_no_behaviour():
+    # Tiering whose interventions do nothing (effects × 0): the members behave exactly as without
+    # tiering (exits are keyed to inactivity, not to the label); only the costs differ.
+    params = small()
+    results = sweep({"untiered": {"tiering.enabled": False}, "labels_only": mt.effect_overrides(params, 0.0)},
+                    base=params, replications=2, seed=5)
+    for name in ("retention_d30", "exits", "members_end", "revenue_per_member"):
+        assert results["untiered"].values(name) == results["labels_only"].values(name), name
+    assert (compare.per_replication(results["untiered"], results["labels_only"], "cost") > 0).all()
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def _arms(**arms):
+    """Synthetic replications: arm → {metric: values}."""
+    return {name: dict(values) for name, values in arms.items()}
+
+
+def _comparison(shift, base="untiered", arm="tiered", retention="retention_d90"):
+    """A compare.table where ``arm`` is ``shift`` × (a positive step) above ``base`` in every metric."""
+    base_values = {retention: [0.80, 0.82, 0.81, 0.79], "ranking_value": [1000.0, 1100.0, 1050.0, 980.0],
+                   "net_value": [800.0, 850.0, 820.0, 790.0], "residual_value": [200.0, 250.0, 230.0, 190.0],
+                   "tier_cost": [0.0, 0.0, 0.0, 0.0]}
+    steps = {retention: [0.03, 0.04, 0.035, 0.032], "ranking_value": [100.0, 120.0, 110.0, 105.0],
+             "net_value": [60.0, 70.0, 65.0, 62.0], "residual_value": [40.0, 50.0, 45.0, 43.0],
+             "tier_cost": [500.0, 520.0, 510.0, 505.0]}
+    arm_values = {name: [b + shift * d for b, d in zip(base_values[name], steps[name], strict=True)]
+                  for name in base_values}
+    arm_values["tier_cost"] = steps["tier_cost"]
+    return compare.table({base: base_values, arm: arm_values}, base, list(base_values))
+
+
+@pytest.mark.parametrize(("shift", "words_zh", "words_en", "relation"), [
+    (1.0, "提高", "raises", "increase"),
+    (-1.0, "反而降低", "falls", "decrease"),
+    (0.0, "没有可分辨的影响", "no effect", "unclear"),
+])
+def test_tiering_findings_follow_the_sign(shift, words_zh, words_en, relation):
+    comparison = _comparison(shift)
+    zh = mt.tiering_findings(comparison, "retention_d90", "zh")
+    en = mt.tiering_findings(comparison, "retention_d90", "en")
+    assert [f.key for f in zh] == ["tiering_retention", "tiering_value"] and all(f.headline for f in zh)
+    assert words_zh in zh[0].text and words_en in en[0].text
+    assert all(f.checks[0].relation == relation for f in zh)
+    assert "净价值" in zh[1].text and "剩余价值" in zh[1].text  # the decomposition
+    assert "tiering.interventions" in zh[1].text  # the assumption that drives the answer
+    assert findings.problems(zh + en) == []
+
+
+def test_labels_only_findings_show_no_change_in_behaviour_and_the_cost():
+    comparison = _comparison(0.0, arm="labels_only")
+    cost = comparison.copy()
+    cost.loc[cost["metric"] == "ranking_value", ["diff", "diff_low", "diff_high"]] = [-500.0, -520.0, -480.0]
+    retention, value = mt.labels_only_findings(cost, "retention_d90", "zh")
+    assert "没有可分辨的变化" in retention.text and "降低" in value.text
+    assert findings.problems([retention, value]) == []
+
+
+@pytest.mark.parametrize(("base_rate", "word"), [(0.6, "可能的"), (0.9, "不可能")])
+def test_ceiling_finding_against_the_article(base_rate, word):
+    found = mt.ceiling_finding(base_rate, "retention_d90", "zh")
+    assert word in found.text and findings.problems([found]) == []
+    assert "无法计算" in mt.ceiling_finding(math.nan, "retention_d30", "zh").text
+
+
+@pytest.mark.parametrize(("entry", "word"), [
+    ({"mean": 0.02, "low": -0.01, "high": 0.05}, "低于原文"),
+    ({"mean": 0.60, "low": 0.50, "high": 0.70}, "高于原文"),
+    ({"mean": 0.42, "low": 0.30, "high": 0.55}, "包含原文"),
+])
+def test_claim_findings_place_the_lift_against_the_article(entry, word):
+    retention, value = mt.claim_findings(entry, entry, "retention_d90", "zh")
+    assert word in retention.text and "+42%" in retention.text and "+58%" in value.text
+    scaled = mt.claim_findings(entry, entry, "retention_d90", "en", scale=4)
+    assert "×4" in scaled[0].text
+    assert findings.problems([retention, value, *scaled]) == []
+
+
+def test_target_findings_in_both_directions():
+    def targets(loyal, recall):
+        return pd.DataFrame([{"metric": "loyal_repurchase_rate", **loyal},
+                             {"metric": "silent_recall_rate", **recall}])
+
+    high = {"mean": 0.9, "low": 0.85, "high": 0.95}
+    low = {"mean": 0.1, "low": 0.05, "high": 0.15}
+    up, down = {"mean": 0.03, "low": 0.01, "high": 0.05}, {"mean": -0.03, "low": -0.05, "high": -0.01}
+    rules = SimpleNamespace(loyal_window_days=90)
+    met = mt.target_findings(targets(high, high), targets(high, high), up, up, rules, "zh")
+    missed = mt.target_findings(targets(low, low), targets(low, low), down, down, rules, "zh")
+    assert "高于原文" in met[0].text and "低于原文" in missed[0].text
+    assert "不靠唤醒也能" in met[1].text and "低于" in missed[1].text
+    assert "提高" in met[2].text and "降低" in missed[2].text
+    assert "输入" in met[3].text  # the contribution target is a model input
+    assert findings.problems(met + missed) == []
+
+
+def test_whatif_findings_follow_the_sign():
+    arms = {"tiered": {"retention_d30": [0.8, 0.82, 0.81], "ranking_value": [1000.0, 1010.0, 990.0]}}
+    for offset, arm in zip((0.05, -0.05, 0.0), mt.WHATIFS, strict=True):
+        base = arms["tiered"]
+        arms[arm] = {"retention_d30": [v + offset + 0.001 * i for i, v in enumerate(base["retention_d30"])],
+                     "ranking_value": [v + 1000 * offset + i for i, v in enumerate(base["ranking_value"])]}
+    table = compare.table(arms, "tiered", ["retention_d30", "ranking_value"])
+    stated = mt.whatif_findings(table, "retention_d30", "zh")
+    assert len(stated) == 6
+    assert "提高" in stated[0].text and "降低" in stated[2].text and "没有可分辨的变化" in stated[4].text
+    assert findings.problems(stated) == []
+
+
+def test_agreement_and_silent_exit_findings():
+    assert "不到1%" in mt.agreement_finding(0.001, 15, "zh").text
+    assert "超过1%" in mt.agreement_finding(0.05, 15, "zh").text
+    matrix = pd.DataFrame({"left": [0.05, 0.01]}, index=["silent", "regular"])
+    assert "高于普通用户" in mt.silent_exit_finding(matrix, "zh").text
+    assert "不高于" in mt.silent_exit_finding(matrix.iloc[::-1].set_axis(["silent", "regular"]), "zh").text
+    found = [mt.agreement_finding(0.001, 15), mt.silent_exit_finding(matrix)]
+    assert findings.problems(found) == []

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simlib import claims, findings
 from simlib.analysis import monitoring as mon
 from simlib.model import run_replication
 from simlib.params import load_scenario
@@ -107,25 +108,23 @@ def test_fewer_admins_never_serve_faster_under_load(base):
 
 def test_analytic_admins_needed_monotone(base):
     values = [mon.analytic_admins_needed(q, 6.0, base) for q in (0, 10, 50, 100, 200, 400)]
-    assert values[0] == 1
     assert values == sorted(values)
+    # admins who always watch the group and answer at once: the queue alone decides (Erlang C)
+    watching = base.with_overrides({"monitoring.admin_attention_minutes": 0.0})
+    assert mon.analytic_admins_needed(0, 6.0, watching) == 1
+    assert mon.analytic_admins_needed(10, 6.0, watching) <= mon.analytic_admins_needed(10, 6.0, base)
     assert mon.analytic_admins_needed(200, 12.0, base) >= mon.analytic_admins_needed(200, 6.0, base)
     with pytest.raises(mon.MonitoringInputError):
         mon.analytic_admins_needed(10, 0.0, base)
 
 
-def test_size_admin_scenarios_and_min_admins():
+def test_size_admin_scenarios():
     scenarios = mon.size_admin_scenarios([100, 300], [1, 2], 28)
     assert set(scenarios) == {"n100_a1", "n100_a2", "n300_a1", "n300_a2"}
     assert scenarios["n300_a2"]["simulation.group_cap"] == 300
+    assert scenarios["n300_a2"]["community.overflow"] == "lost"  # one group held at its size
     with pytest.raises(mon.MonitoringInputError):
         mon.size_admin_scenarios([600], [1], 28)
-    grid = pd.DataFrame({"size": [100, 100, 300, 300, 300], "admins": [1, 2, 1, 2, 3],
-                         "metric": "within_patience",
-                         "mean": [0.99, 1.0, 0.9, 0.96, 0.99], "low": [0.97, 1.0, 0.85, 0.94, 0.98],
-                         "high": 1.0})
-    out = mon.min_admins_meeting(grid, 0.95).set_index("size")
-    assert out.loc[100, "needed"] == 1 and out.loc[300, "needed"] == 3 and out.loc[300, "needed_on_mean"] == 2
 
 
 def test_health_table_verdicts(base):
@@ -165,3 +164,94 @@ def test_observed_dashboard_chat_log_and_wecom(base):
     expected = 100 * log.daily["msg_total"].sum() / log.daily["member_total"].sum()
     assert wecom["kpis"]["wecom_messages_per_100_members_per_day"] == pytest.approx(expected)
     assert wecom["wecom_daily"]["messages_per_100_members_per_day"].notna().all()
+
+
+def test_late_in_shift_reduces_to_erlang_c_and_to_the_attention_race(base):
+    watching = base.with_overrides({"monitoring.admin_attention_minutes": 0.0,
+                                    "members.question_patience_distribution": "fixed"})
+    patience = watching.members.question_patience_minutes
+    # admins always watching, fixed patience: P(wait > patience) of M/M/c
+    assert mon.late_in_shift(0.2, 1 / 6, 2, watching) == pytest.approx(
+        mon.mmc_wait_exceeds(0.2, 1 / 6, 2, patience))
+    # an empty queue and exponential patience: the race between noticing (rate c/A) and patience (1/P)
+    attention = base.monitoring.admin_attention_minutes
+    mean_patience = base.members.question_patience_minutes
+    assert mon.late_in_shift(1e-9, 1 / 6, 3, base) == pytest.approx(
+        (1 / mean_patience) / (1 / mean_patience + 3 / attention), rel=1e-6)
+    assert mon.late_in_shift(1.0, 1 / 6, 2, base) == 1.0  # overloaded
+    assert mon.late_backlog(0, 6.0, 1, base) == 0.0
+    assert 0 < mon.late_backlog(50, 6.0, 1, base) < mon.late_backlog(200, 6.0, 1, base) < 1
+
+
+def test_queue_extra_uses_the_engines_definition_of_within_patience(base):
+    from simlib.processes.monitoring import answered_within_patience
+
+    run = run_replication(base.with_overrides({"simulation.days": 20, "simulation.initial_members": 150,
+                                               "simulation.group_cap": 150}), 4, 0)
+    assert mon.queue_extra(run)["within_patience"] == answered_within_patience(run.questions)
+
+
+class Staffed:
+    """A sweep result with per-replication summaries (what size_admin_scenarios' sweep gives)."""
+
+    def __init__(self, within):
+        self.summaries = pd.DataFrame({"within_patience": within})
+
+
+def test_admins_needed_per_replication():
+    results = {"n300_a1": Staffed([0.7, 0.95, 0.7]), "n300_a2": Staffed([0.92, 0.97, 0.8]),
+               "n300_a3": Staffed([0.95, 0.99, 0.85])}
+    assert mon.admins_needed(results, 300, 0.9) == [2.0, 1.0, 4.0]  # 4: none of 1–3 meets it
+    with pytest.raises(mon.MonitoringInputError, match="size=100"):
+        mon.admins_needed(results, 100, 0.9)
+
+
+@pytest.mark.parametrize(("needed", "word"), [([4.0, 5.0, 4.0, 5.0], "整体高于"), ([3.0, 3.0, 3.0], "包含"),
+                                              ([1.0, 1.0, 2.0, 1.0], "只需")])
+def test_admins_needed_finding_against_the_article(needed, word):
+    found = mon.admins_needed_finding(needed, 0.9, 5, lang="zh")
+    assert word in found.text and found.headline and found.key == "admins_needed_300"
+    assert f"{claims.figure('monitoring_admins_over_200'):g}" in found.text
+    assert findings.problems([found]) == []
+    assert "超过 5 名" in mon.admins_needed_finding([6.0, 6.0], 0.9, 5, lang="zh").text
+
+
+@pytest.mark.parametrize(("large", "word"), [([3.0, 4.0, 4.0], "增加"), ([2.0, 2.0, 3.0], "没有可分辨"),
+                                             ([1.0, 1.0, 2.0], "减少")])
+def test_size_effect_finding_follows_the_sign(large, word):
+    small = [2.0, 2.0, 3.0] if word != "减少" else [3.0, 3.0, 4.0]
+    found = mon.size_effect_finding(small, large, 100, 500, 0.05, "zh")
+    assert word in found.text and findings.problems([found]) == []
+    if word == "没有可分辨":
+        assert "admin_attention_minutes" in found.text
+
+
+def test_health_and_definition_findings_in_both_directions(base):
+    summaries = pd.DataFrame({"messages_per_100_members_per_day": [10.0, 11.0, 12.0],
+                              "revisit_7d": [0.2, 0.25, 0.3], "activity_conversion": [0.2, 0.3, 0.25],
+                              "share_rate": [np.nan] * 3})
+    health = mon.health_table(summaries, base.monitoring.health_thresholds)
+    alert_share = pd.DataFrame({"metric": list(health["metric"]), "mean": [0.0, 1.0, 0.5, math.nan]})
+    stated = mon.health_findings(health, alert_share, "zh")
+    assert ["达标" in stated[0].text, "未达标" in stated[1].text, "无法判定" in stated[2].text] == [True] * 3
+    assert "算不出" in stated[3].text
+    lower = mon.revisit_definition_finding(0.4, 0.8, "zh")
+    higher = mon.revisit_definition_finding(0.8, 0.4, "en")
+    assert "低于" in lower.text and "above" in higher.text
+    assert findings.problems([*stated, lower, higher]) == []
+
+
+def test_whatif_findings_follow_the_sign():
+    arms = {"base": {"complaints": [10.0, 12.0, 11.0], "exits": [5.0, 6.0, 5.0],
+                     "ranking_value": [1000.0, 1100.0, 1050.0]}}
+    for offset, arm in zip((5.0, -5.0, 0.0), mon.WHATIFS, strict=True):
+        arms[arm] = {name: [v + offset * (1 + 0.1 * i) for i, v in enumerate(values)]
+                     for name, values in arms["base"].items()}
+    from simlib import compare
+
+    table = compare.table(arms, "base", list(mon.WHATIF_METRICS))
+    stated = mon.whatif_findings(table, "zh")
+    assert len(stated) == 9
+    assert "提高" in stated[0].text and "降低" in stated[3].text and "没有可分辨" in stated[6].text
+    assert [finding.key for finding in stated if finding.headline] == ["extra_admin_value"]
+    assert findings.problems(stated) == []

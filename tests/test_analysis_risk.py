@@ -4,10 +4,12 @@ the filter what-if and the privacy of the real-data branch."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
+from simlib import findings
 from simlib import risk_filter as rf
 from simlib.analysis import risk
 from simlib.model import run_replication
@@ -55,7 +57,7 @@ def test_incident_summary_fills_zero_rows(base):
     result = simulate(params, replications=2, seed=5)
     per = risk.incident_summary(result)
     assert len(per) == 2 * len(params.risk.types)
-    assert (per["incidents_per_year"] >= 0).all()
+    assert (per["incidents_per_group_year"] >= 0).all()
     table = risk.incident_metrics(result, scenario="x")
     assert {"total", "opinion_crisis"} <= set(table["type"]) and (table["scenario"] == "x").all()
 
@@ -79,10 +81,74 @@ def test_poisson_ci():
 
 
 def test_risk_table_from_params(base):
-    table = risk.risk_table(base, "en")
-    assert list(table["type_key"]) == ["info_leak", "opinion_crisis", "data_loss", "violation"]
-    assert table.loc[table["type_key"] == "opinion_crisis", "Response"].item() == "≤2 h"
-    assert table.loc[table["type_key"] == "violation", "Response"].item() == "—"
+    table = risk.risk_table(base, "en").set_index("type_key")
+    assert list(table.index) == ["info_leak", "opinion_crisis", "data_loss", "violation"]
+    assert table.loc["opinion_crisis", "Response"] == "≤2 h"
+    assert table.loc["violation", "Response"] == "—"
+    assert table.loc["data_loss", "Response"] == "Restore success rate 100%"
+    # the article leaves the effect of violations blank: the model's value is marked as an assumption
+    assert table.loc["violation", "Effect"] == "80%*" and table.loc["info_leak", "Effect"] == "92%"
+    escalation = risk.escalation_table(base, "en").set_index("Parameter")
+    assert escalation.loc["risk.warning_escalation_reduction", "Value"].endswith("†")
+    assert escalation.loc["risk.major_crisis_exit_multiplier", "Value"].endswith("*")
+    footnote = risk.table_footnote(base, "en")
+    assert "*" in footnote and "†" in footnote
+
+
+def test_incidents_and_crises_are_counted_per_group_year(base):
+    """A replication whose community runs two groups all year has twice the exposure of one."""
+    params = base.with_overrides({"simulation.days": 365})
+    daily = pd.DataFrame({"replication": [0] * 365 + [1] * 365, "groups": [1] * 365 + [2] * 365})
+    incidents = pd.DataFrame({"replication": [0, 0, 1, 1, 1, 1], "incident_id": range(6),
+                              "type": ["violation"] * 4 + ["info_leak"] * 2,
+                              "major": [True, False, True, True, False, False], "exits": [1, 0, 2, 0, 1, 0],
+                              "response_hours": [0.0] * 6})
+    result = SimpleNamespace(params=params, replications=2, daily=daily, incidents=incidents)
+    assert risk.group_years(result).tolist() == pytest.approx([1.0, 2.0])
+    totals = risk.per_replication_totals(result)
+    assert totals["incidents_per_group_year"].tolist() == pytest.approx([2.0, 2.0])
+    assert totals["major_per_group_year"].tolist() == pytest.approx([1.0, 1.0])
+    assert totals["exits_per_year"].tolist() == pytest.approx([1.0, 3.0])  # the whole community's
+
+
+UP = {"mean": 3.0, "low": 1.0, "high": 5.0}
+DOWN = {"mean": -3.0, "low": -5.0, "high": -1.0}
+FLAT = {"mean": 0.5, "low": -1.0, "high": 2.0}
+
+
+class Rate:
+    def __init__(self, rate, low, high):
+        self.rate, self.low, self.high = rate, low, high
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_filter_and_lexicon_findings_follow_the_numbers(lang):
+    precision = Rate(0.8, 0.7, 0.9)
+    below = risk.filter_finding(precision, Rate(0.8, 0.7, 0.88), 0.92, lang)
+    above = risk.filter_finding(precision, Rate(0.97, 0.93, 0.99), 0.92, lang)
+    around = risk.filter_finding(precision, Rate(0.9, 0.8, 0.95), 0.92, lang)
+    assert len({below.text, above.text, around.text}) == 3
+    assert all(f.headline and f.key == "filter_precision_recall" for f in (below, above, around))
+    up, down, same = (risk.lexicon_finding(0.8, after, 4, lang) for after in (0.9, 0.7, 0.8))
+    assert len({up.text, down.text, same.text}) == 3
+    assert findings.problems([below, above, around, up, down, same]) == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_incident_findings_flip_with_the_sign(lang):
+    more = risk.controls_findings(UP, UP, lang)
+    fewer = risk.controls_findings(DOWN, DOWN, lang)
+    assert all(a.text != b.text for a, b in zip(more, fewer, strict=True))
+    small, large = risk.incident_share_finding(0.1, lang), risk.incident_share_finding(0.7, lang)
+    assert small.text != large.text
+    on_fewer, on_more = risk.warning_finding(DOWN, lang), risk.warning_finding(UP, lang)
+    assert on_fewer.text != on_more.text
+    slow = [risk.slow_response_finding(entry, 2.0, 6.0, lang) for entry in (UP, DOWN, FLAT)]
+    assert len({finding.text for finding in slow}) == 3 and "6" in slow[0].text
+    minor, major = risk.restore_finding(0.2, 100.0, 0.8, lang), risk.restore_finding(20.0, 100.0, 0.8, lang)
+    assert minor.text != major.text
+    stated = [*more, *fewer, small, large, on_fewer, on_more, *slow, minor, major]
+    assert findings.problems(stated) == []
 
 
 def test_evasion_spellings_turn_misses_into_hits():

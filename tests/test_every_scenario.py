@@ -48,7 +48,7 @@ def _results(batch_folder: Path) -> list[dict]:
 
 def test_every_run_succeeds(batch_folder: Path) -> None:
     default = yaml.safe_load((REPO / "params" / "batches" / "default.yaml").read_text(encoding="utf-8"))
-    records = read_manifest(batch_folder / "manifest.jsonl")
+    records = read_manifest(batch_folder)
     statuses = {(record["notebook"], record["scenario"]): record["status"] for record in records}
     expected = {(notebook, scenario) for notebook in default["notebooks"]
                 for scenario in default["scenarios"]}

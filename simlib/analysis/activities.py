@@ -7,8 +7,10 @@
   :func:`fission_overrides`, :func:`fission_ratio`) and group-cap saturation
   (:func:`admission_table`);
 * budget allocation across activity types (:func:`greedy_allocation`,
-  :func:`schedule_from_counts`);
-* :func:`activity_extra`, the per-replication metrics evaluated in the simulation workers.
+  :func:`schedule_from_counts`, :func:`schedule_counts`);
+* :func:`activity_extra`, the per-replication metrics evaluated in the simulation workers;
+* the sentences the notebook states, chosen by the numbers (:mod:`simlib.findings`), from the
+  templates in ``simlib/data/sentences/activities.yaml``.
 
 Activity rows come from ``SimulationResult.activities`` (one row per activity instance, with
 a ``replication`` column).
@@ -23,7 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simlib import metrics
+from simlib import claims, compare, findings, metrics, provenance
+from simlib.analysis import choice, sentences
+from simlib.analysis.bounds import against, joined
+from simlib.findings import Check, Finding
+from simlib.formatting import num, signed
+from simlib.labels import label
 from simlib.params import ACTIVITY_TYPE_NAMES, Params
 from simlib.results import mean_ci
 
@@ -34,14 +41,62 @@ _SUM_COLUMNS = ("reached", "participants", "completed", "cost", "revenue", "invi
 _OFFSETS = {"checkin": 3, "referral_lottery": 10, "live_flash_sale": 17, "ugc": 24}
 
 
+def roi_claim(activity: str) -> claims.Claim:
+    """The register's claim of table 3's ROI of ``activity`` (calibrated or tested)."""
+    return claims.get(f"activity_roi_{activity}")
+
+
 def article_table(params: Params) -> pd.DataFrame:
-    """Table 3 of the article (type, threshold, cost per head, ROI) from the parameters."""
+    """Table 3 of the article: type, threshold and cost per head from the parameters, the ROI
+    from the claims register with the kind of its claim (``calibrated``: a purchase chance was
+    tuned to it; ``test``: the simulation tests it)."""
     rows = []
     for name in TYPES:
         spec = getattr(params.activities.types, name)
+        claim = roi_claim(name)
         rows.append({"type": name, "threshold": spec.threshold, "cost_per_head": spec.cost_per_head,
-                     "roi_article": spec.roi, "roi_text": f"1:{spec.roi:g}"})
+                     "roi_article": float(claim.figure), "roi_text": claims.figure_text(claim),
+                     "roi_kind": claim.kind})
     return pd.DataFrame(rows)
+
+
+def purchase_key(activity: str) -> str:
+    """The parameter that decides who buys in an activity (the one calibrated to its ROI, if any)."""
+    field = "final_purchase_prob" if activity == "live_flash_sale" else "purchase_prob"
+    return f"activities.types.{activity}.{field}"
+
+
+#: The parameters table 3's display marks (the purchase chances and base participation).
+TABLE3_KEYS = tuple(key for name in TYPES
+                    for key in (purchase_key(name), f"activities.types.{name}.participation"))
+
+
+def article_table_display(params: Params, lang: str = "zh") -> pd.DataFrame:
+    """Table 3 for display: the article's threshold, cost per head and ROI (with whether the model
+    tunes it or tests it), and the model's purchase chance and base participation, marked by
+    their provenance (:func:`simlib.provenance.footnote` of :data:`TABLE3_KEYS`)."""
+    table = article_table(params)
+
+    def words(key: str) -> str:
+        return sentences.sentence("activities", f"table3.{key}", lang)
+
+    def value(key: str) -> str:
+        leaf: Any = params
+        for part in key.split("."):
+            leaf = getattr(leaf, part)
+        return provenance.mark(f"{leaf:.0%}", key)
+
+    return pd.DataFrame({
+        label("activity", lang): [label(name, lang) for name in table["type"]],
+        words("threshold"): table["threshold"],
+        label("cost_per_head", lang): [
+            provenance.mark(f"{cost:g}", f"activities.types.{name}.cost_per_head")
+            for name, cost in zip(table["type"], table["cost_per_head"], strict=True)],
+        label("roi_article", lang): table["roi_text"],
+        words("roi_kind"): [claims.kind_label(kind, lang) for kind in table["roi_kind"]],
+        words("purchase"): [value(purchase_key(name)) for name in TYPES],
+        words("participation"): [value(f"activities.types.{name}.participation") for name in TYPES],
+    })
 
 
 def all_types_schedule(every_days: int = 30) -> list[dict[str, Any]]:
@@ -261,8 +316,27 @@ def schedule_from_counts(counts: Mapping[str, int], period: int = 30) -> list[di
     return schedule
 
 
+def roi_per_replication(activities: pd.DataFrame, activity: str, replications: int) -> list[float]:
+    """The ROI of ``activity`` in each replication 0 … replications − 1 (NaN where it did not run),
+    so two schedules run with the same seeds can be paired."""
+    table = per_replication_by_type(activities)
+    roi = table[table["type"] == activity].set_index("replication")["roi"]
+    return [float(roi.get(replication, math.nan)) for replication in range(replications)]
+
+
 def planned_spend(counts: Mapping[str, int], cost_per_instance: Mapping[str, float]) -> float:
     return float(sum(count * cost_per_instance[name] for name, count in counts.items()))
+
+
+def schedule_counts(schedule: Sequence[Any], period: int = 30) -> dict[str, float]:
+    """Instances per ``period`` days of each type in a schedule (entries with ``type`` and
+    ``every_days``, as dicts or parameter objects)."""
+    counts: dict[str, float] = {}
+    for entry in schedule:
+        kind = entry["type"] if isinstance(entry, Mapping) else entry.type
+        every = entry["every_days"] if isinstance(entry, Mapping) else entry.every_days
+        counts[kind] = counts.get(kind, 0.0) + period / every
+    return counts
 
 
 # --------------------------------------------------------------------------- worker metrics
@@ -280,9 +354,9 @@ def activity_extra(run) -> dict[str, float]:
     activity_cost = float(acts["cost"].sum()) if len(acts) else 0.0
     activity_revenue = float(acts["revenue"].sum()) if len(acts) else 0.0
     lottery = acts[acts["type"] == "referral_lottery"] if len(acts) else acts
-    return {
+    return {  # the value KPIs (net, residual, ranking value) come from the summary itself
         "revenue_total": revenue,
-        "net_value": revenue - cost,
+        "cost_total": cost,
         "activity_cost": activity_cost,
         "activity_cost_per_month": activity_cost / months,
         "activity_revenue": activity_revenue,
@@ -295,3 +369,161 @@ def activity_extra(run) -> dict[str, float]:
         else 0.0,
         "mean_members": float(run.daily["present"].mean()) if len(run.daily) else math.nan,
     }
+
+
+# --------------------------------------------------------------------------- what the numbers say
+#
+# Each function returns the findings (simlib.findings) a part of notebook 03 states; the wording
+# is chosen by the numbers and carries the checks that make it true.
+
+SENTENCES = "activities"
+
+
+def _words(key: str, lang: str, **values: Any) -> str:
+    return sentences.sentence(SENTENCES, key, lang, **values)
+
+
+def _texts(key: str, lang: str) -> dict[str, str]:
+    return sentences.group(SENTENCES, key, lang)
+
+
+def yuan(entry: Any, lang: str = "zh") -> str:
+    return signed(entry, 0) + _words("units.yuan", lang)
+
+
+def roi_findings(roi: pd.DataFrame, lang: str = "zh") -> list[Finding]:
+    """Each type's simulated ROI (:func:`roi_comparison`) against table 3, worded by the kind of
+    its claim: the calibrated ROIs in one sentence (an echo when they hold, a stale calibration
+    when they do not), and each tested one (live flash sale) as its own headline finding
+    ("activity_roi_<type>"): reproduced or not."""
+    calibrated, tested = [], []
+    for row in roi.to_dict("records"):
+        claim = roi_claim(row["type"])
+        entry = {"mean": row["roi_sim"], "low": row["roi_low"], "high": row["roi_high"]}
+        headline = claim.kind == "test"
+        key = f"activity_roi_{row['type']}" if headline else None
+        found = against(f"ROI of {row['type']} vs T3", entry, float(claim.figure),
+                        _texts(f"roi.{claim.kind}", lang), key=key, headline=headline,
+                        type=label(row["type"], lang), value=num(entry),
+                        figure=claims.figure_text(claim, lang), parameter=purchase_key(row["type"]))
+        (tested if headline else calibrated).append(found)
+    stop = "。" if lang == "zh" else "."
+    tested = [Finding(found.text + stop, found.checks, found.key, found.headline) for found in tested]
+    return [joined(calibrated, lang, lead=_words("roi.lead", lang)), *tested]
+
+
+def paper_findings(roi: pd.DataFrame, paper: pd.DataFrame, lang: str = "zh") -> Finding:
+    """Each type's simulated ROI against the ROI its parameters imply for an average buyer
+    (:func:`expected_roi`), and where the difference comes from."""
+    expected = paper.set_index("type")["roi_expected"]
+    parts = []
+    for row in roi.to_dict("records"):
+        entry = {"mean": row["roi_sim"], "low": row["roi_low"], "high": row["roi_high"]}
+        parts.append(against(f"ROI of {row['type']} vs paper", entry, float(expected[row["type"]]),
+                             _texts("paper", lang), type=label(row["type"], lang), value=num(entry),
+                             paper=f"{expected[row['type']]:.2f}"))
+    space = "" if lang == "zh" else " "
+    return joined(parts, lang, lead=_words("paper.lead", lang), tail=space + _words("paper.tail", lang))
+
+
+def fission_check_finding(simulated: Any, analytic: float, overflow: float, lang: str = "zh") -> Finding:
+    """The branching-process formula inside / outside the simulated interval of participants per seed."""
+    mean, low, high = (float(simulated[key]) for key in ("mean", "low", "high"))
+    inside = low <= analytic <= high
+    text = _words(f"fission_check.{'inside' if inside else 'outside'}", lang, analytic=f"{analytic:.3f}",
+                  simulated=num(simulated, 3), overflow=f"{overflow:.0f}")
+    relation = "contains" if inside else "excludes"
+    return Finding(text, (Check("participants per seed: simulated vs formula", relation, mean, low, high,
+                                analytic),))
+
+
+def invites_finding(difference: Any, low: float, high: float, r_low: float, r_high: float,
+                    lang: str = "zh") -> Finding:
+    """Participants of one lottery when the invitations per participant rise (paired difference)."""
+    subject = _words("invites.subject", lang, low=f"{low:.2f}", high=f"{high:.2f}", r_low=f"{r_low:.2f}",
+                     r_high=f"{r_high:.2f}")
+    return findings.effect("lottery participants: high R − scenario R", difference, subject=subject,
+                           lang=lang, fmt=lambda entry: signed(entry, 1) + _words("units.people", lang))
+
+
+def seeds_text(reproduction_number: float, seed_share: float, lang: str = "zh") -> str:
+    """How many of a lottery's participants are seeds by the formula (arithmetic, no effect)."""
+    return _words("invites.seeds", lang, r=f"{reproduction_number:.2f}", seeds=f"{seed_share:.0%}")
+
+
+def admission_findings(room: Any, full_lost: Any, full_new_group: Any, room_left: int,
+                       lang: str = "zh") -> list[Finding]:
+    """The share of accepted invitations that join (per-replication values of
+    :func:`admission_table`) in a group with room, a nearly full group that turns newcomers away,
+    and the same group opening a new one when full (paired differences)."""
+    def share_points(entry: Any) -> str:
+        return signed({key: 100 * entry[key] for key in ("mean", "low", "high")}, 1) + (
+            " 个百分点" if lang == "zh" else " pp")
+
+    lost = compare.paired(room, full_lost)
+    opened = compare.paired(full_lost, full_new_group)
+    return [
+        findings.effect("admitted share: full (lost) − room", lost, lang=lang, fmt=share_points,
+                        subject=_words("admission.full_lost", lang, room=room_left)),
+        findings.effect("admitted share: full (new group) − full (lost)", opened, lang=lang, fmt=share_points,
+                        subject=_words("admission.full_new_group", lang, room=room_left)),
+    ]
+
+
+def policy_text(policy: str, groups: float, lang: str = "zh") -> str:
+    """What a full group means under the scenario's overflow policy (a definition, no effect)."""
+    return _words(f"policy.{policy}", lang, groups=f"{groups:.1f}")
+
+
+def best_plan_findings(plans: Mapping[str, Any], names: Mapping[str, str], lang: str = "zh",
+                       current: str = "plan_current") -> tuple[str, list[Finding]]:
+    """The schedule with the highest mean ranking value among ``plans`` (name → SimulationResult,
+    anything with ``values(name)``), against the runner-up (headline "activity_best_plan", with
+    the checks of :func:`simlib.analysis.choice.best_arm`) and against the current schedule with
+    net and residual value. ``names`` gives each plan's words."""
+    best = choice.best_arm({name: result.values("ranking_value") for name, result in plans.items()},
+                           "ranking_value")
+    texts = _texts("best_plan", lang)
+    lead = Finding(texts["increase" if best.separated else "unclear"].format(
+        best=names[best.arm], runner=names[best.runner_up], value=yuan(best.lead, lang)),
+        best.checks, "activity_best_plan", True)
+    found = [lead]
+    if best.arm != current:
+        parts = {part: yuan(compare.paired(plans[current], plans[best.arm], metric), lang)
+                 for part, metric in (("net", "net_value"), ("residual", "residual_value"))}
+        versus_current = compare.paired(plans[current], plans[best.arm], "ranking_value")
+        found.append(findings.choose("ranking_value: best plan − current", versus_current,
+                                     _texts("best_vs_current", lang), best=names[best.arm],
+                                     value=yuan(versus_current, lang), **parts))
+    return best.arm, found
+
+
+def repeat_finding(counts: Mapping[str, float], once: pd.DataFrame, repeated: pd.DataFrame, replications: int,
+                   lang: str = "zh") -> Finding:
+    """Whether the best schedule (``counts``: instances per month by type) relies on repeating a
+    type. When it runs a type more than once a month, that type's ROI per replication under the
+    schedule (``repeated``: its activities rows) against once a month (``once``: the activities of
+    a one-of-each schedule run with the same seeds), paired, says whether repeats wear off in the
+    simulation."""
+    repeats = {name: count for name, count in counts.items() if count > 1}
+    if not repeats:
+        most = max(counts.values(), default=0.0)
+        check = Check("most instances of a type a month in the best schedule", "<=", most, bound=1.0)
+        return Finding(_words("repeats.none", lang), (check,))
+    kind = max(repeats, key=repeats.get)
+    difference = compare.paired(roi_per_replication(once, kind, replications),
+                                roi_per_replication(repeated, kind, replications))
+    subject = _words("repeats.subject", lang, count=f"{repeats[kind]:g}", type=label(kind, lang))
+    stated = findings.effect(f"ROI of {kind}: repeated − once a month", difference, subject=subject,
+                             lang=lang, fmt=num)
+    wears_off = findings.direction(difference) == "decrease"
+    tail = _words("repeats.decrease" if wears_off else "repeats.other", lang)
+    return Finding(f"{stated.text}{'' if lang == 'zh' else ' '}{tail}", stated.checks)
+
+
+def participation_findings(base: Any, more: Any, lang: str = "zh") -> list[Finding]:
+    """Participation × 1.5 in every type: the activity net and the community's ranking value."""
+    return [findings.effect(f"{metric}: participation × 1.5 − base", compare.paired(base, more, metric),
+                            subject=_words(f"subjects.participation_{part}", lang), lang=lang,
+                            fmt=lambda entry: yuan(entry, lang))
+            for part, metric in (("net", "activity_net"), ("value", "ranking_value"))]

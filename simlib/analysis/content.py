@@ -8,6 +8,11 @@ dwell) comes back empty and the notebook says so.
 :func:`content_extra` is a module-level ``RunResult -> dict`` for ``simulate(..., extra=)``:
 it is evaluated in the worker and returns per-replication rates with keys
 ``"<rate>|<content type>|<slot>"`` that :func:`cell_table` turns into a tidy table.
+
+The sentences the notebook states are built here too (:func:`calibration_finding`,
+:func:`timing_findings`, :func:`optimized_findings`, :func:`quality_findings`,
+:func:`ab_finding`): their wording is chosen by the numbers (:mod:`simlib.findings`), from the
+templates in ``simlib/data/sentences/content.yaml``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simlib import metrics, stats
+from simlib import claims, compare, findings, metrics, provenance, stats
+from simlib.analysis import sentences
+from simlib.analysis.bounds import against, joined
+from simlib.findings import Check, Finding
+from simlib.formatting import num, pct, pp, signed
+from simlib.labels import label
 from simlib.params import CONTENT_TYPE_NAMES, WEEKDAYS, Params, time_to_minutes
 from simlib.results import mean_ci
 from simlib.schema import TZ
@@ -65,6 +75,30 @@ def article_table(params: Params) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+#: The parameters table 2's display marks: the model's open rate outside the best slots.
+TABLE2_KEYS = ("content.off_slot_factor",)
+
+
+def article_table_display(params: Params, lang: str = "zh") -> pd.DataFrame:
+    """Table 2 for display: the article's columns plus the model's open rate outside the best
+    slots (open rate × ``content.off_slot_factor``), each value marked by its provenance
+    (:func:`simlib.provenance.footnote` of :data:`TABLE2_KEYS` explains the marks)."""
+    table = article_table(params)
+    factor = params.content.off_slot_factor
+    columns = {key: sentences.sentence("content", f"table2.{key}", lang)
+               for key in ("best_slot", "interactions_per_open", "off_slot_open_rate")}
+    return pd.DataFrame({
+        label("content_type", lang): [label(name, lang) for name in table["content_type"]],
+        columns["best_slot"]: table["best_slot"],
+        **{label(rate, lang): [provenance.mark(f"{value:.1%}", f"content.types.{name}.{rate}")
+                               for name, value in zip(table["content_type"], table[rate], strict=True)]
+           for rate in ("open_rate", "interaction_rate")},
+        columns["interactions_per_open"]: [f"{value:.2f}" for value in table["interactions_per_open"]],
+        columns["off_slot_open_rate"]: [provenance.mark(f"{rate * factor:.1%}", "content.off_slot_factor")
+                                        for rate in table["open_rate"]],
+    })
 
 
 # --------------------------------------------------------------------------- calendars
@@ -122,6 +156,24 @@ def is_best_slot(params: Params, content_type: str, slot: str) -> bool:
         return False
     weekday, time = slot.split(" ")
     return params.content.types[content_type].in_best_slot(WEEKDAYS.index(weekday), time_to_minutes(time))
+
+
+def calendar_best_share(params: Params) -> float:
+    """Share of the calendar's posts that fall in a best slot of their type (T2); NaN without posts."""
+    calendar = params.content.calendar
+    if not calendar:
+        return math.nan
+    inside = [is_best_slot(params, entry.type, slot_label(entry.weekday, entry.time)) for entry in calendar]
+    return float(np.mean(inside))
+
+
+def calendar_kind(params: Params) -> str:
+    """How the scenario's calendar is timed: 'untimed' (no post in its type's best slot),
+    'partly_best', 'best' (every post in one), or 'empty' (no content posts)."""
+    best = calendar_best_share(params)
+    if math.isnan(best):
+        return "empty"
+    return "best" if best == 1 else "untimed" if best == 0 else "partly_best"
 
 
 # --------------------------------------------------------------------------- per-post statistics
@@ -310,14 +362,18 @@ def calibration_table(result: Any, params: Params) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def reach_accuracy(params: Params) -> float:
+    """The share of members a post reaches: manual posting misses some (T5), automation level L
+    moves it linearly to the automated accuracy."""
+    automation = params.automation
+    return automation.reach_accuracy_manual + automation.level * (
+        automation.reach_accuracy_automated - automation.reach_accuracy_manual)
+
+
 def expected_best_open_rate(params: Params, content_type: str) -> float:
     """What T2's open rate becomes in the model before member interest acts: the article's rate
-    times the reach accuracy (manual posting misses some members, T5)."""
-    automation = params.automation
-    reach = automation.reach_accuracy_manual + automation.level * (
-        automation.reach_accuracy_automated - automation.reach_accuracy_manual
-    )
-    return params.content.types[content_type].open_rate * reach
+    times the reach accuracy (:func:`reach_accuracy`)."""
+    return params.content.types[content_type].open_rate * reach_accuracy(params)
 
 
 # --------------------------------------------------------------------------- A/B test
@@ -399,3 +455,136 @@ def reply_counts(events: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"hour": range(24), "messages": messages.to_numpy(), "replies": replies.to_numpy()})
     out["reply_share"] = np.where(out["messages"] > 0, out["replies"] / out["messages"].clip(lower=1), np.nan)
     return out
+
+
+# --------------------------------------------------------------------------- what the numbers say
+#
+# Each function returns the findings (simlib.findings) a part of notebook 02 states; the wording
+# is chosen by the numbers and carries the checks that make it true.
+
+SENTENCES = "content"
+
+
+def _words(key: str, lang: str, **values: Any) -> str:
+    return sentences.sentence(SENTENCES, key, lang, **values)
+
+
+def _texts(key: str, lang: str) -> dict[str, str]:
+    return sentences.group(SENTENCES, key, lang)
+
+
+def _diff(table: pd.DataFrame, arm: str, metric: str) -> dict[str, float]:
+    rows = table[(table["arm"] == arm) & (table["metric"] == metric)]
+    if rows.empty:
+        raise KeyError(f"the comparison has no row for arm {arm!r} and metric {metric!r}")
+    return compare.entry(rows.iloc[0], "diff")
+
+
+def _known(table: pd.DataFrame, arm: str, metrics: Sequence[str]) -> list[str]:
+    """The ``metrics`` whose difference is known (90-day retention is not in a shorter run)."""
+    return [metric for metric in metrics if not math.isnan(_diff(table, arm, metric)["mean"])]
+
+
+def _formatter(metric: str, lang: str):
+    """How a difference of ``metric`` is written: shares in percentage points, others signed."""
+    if metric in ("revisit_7d", "share_rate", "retention_d30", "retention_d90"):
+        return lambda entry: pp(entry, lang=lang)
+    digits = 0 if metric in ("members_end", "final_members", "ranking_value", "net_value",
+                             "residual_value") else 2
+    return lambda entry: signed(entry, digits)
+
+
+def calibration_finding(calibration: pd.DataFrame, reach: float, lang: str = "zh") -> list[Finding]:
+    """Each type's simulated best-slot open rate (:func:`calibration_table`) against table 2 —
+    an input seen through the model — and whether interest lowers or raises it beyond the
+    missed deliveries (the mean simulated / T2 ratio against the reach accuracy)."""
+    rows = calibration[calibration["rate"] == "open_rate"]
+    parts = []
+    for row in rows.to_dict("records"):
+        parts.append(against(f"best-slot open rate of {row['content_type']} vs T2", row, row["article"],
+                             _texts("best_slot_open", lang), type=label(row["content_type"], lang),
+                             value=pct(row), figure=f"{row['article']:.1%}"))
+    space = "" if lang == "zh" else " "
+    listed = joined(parts, lang, lead=_words("calibration.lead", lang) + space,
+                     tail=_words("calibration.note", lang, reach=f"{reach:.1%}"))
+    ratio = float(rows["ratio"].mean())
+    interest = findings.versus("mean simulated / T2 open-rate ratio − reach accuracy", ratio - reach, 0.0,
+                               _texts("interest", lang), ratio=f"{ratio:.2f}", reach=f"{reach:.2f}")
+    return [listed, interest]
+
+
+TIMING_METRICS = ("messages_per_100_members_per_day", "revisit_7d", "retention_d90")
+
+
+def timing_findings(calendars: pd.DataFrame, params: Params, best_posts: int,
+                    lang: str = "zh") -> list[Finding]:
+    """The best-slot calendar − the scenario's calendar (a :func:`simlib.compare.table` with arms
+    "scenario_calendar" and "best_slot_calendar"): messages per 100 members a day (headline
+    "content_best_slots"), the 7-day revisit rate and 90-day retention. The subject says how the
+    scenario's own calendar is timed (:func:`calendar_kind`), so an already optimized calendar
+    is never called untimed."""
+    kind = calendar_kind(params)
+    out = []
+    for metric in _known(calendars, "best_slot_calendar", TIMING_METRICS):
+        subject = _words(f"subjects.timing.{kind}", lang, metric=label(metric, lang), best_posts=best_posts,
+                         scenario_posts=len(params.content.calendar))
+        out.append(findings.effect(f"{metric}: best-slot calendar − scenario calendar",
+                                   _diff(calendars, "best_slot_calendar", metric), subject=subject,
+                                   fmt=_formatter(metric, lang), lang=lang,
+                                   key="content_best_slots" if metric == TIMING_METRICS[0] else None,
+                                   headline=metric == TIMING_METRICS[0]))
+    return out
+
+
+def optimized_findings(calendars: pd.DataFrame, same: bool, lang: str = "zh") -> list[Finding]:
+    """The content-optimized calendar and quality − the scenario ("content_optimized" against
+    "scenario_calendar"): messages, share rate (with where its change comes from), 90-day
+    retention, and the community's ranking value with net and residual value (headline
+    "content_value"). ``same``: the scenario already is content-optimized, so one sentence says
+    there is nothing to compare (its check: no difference in ranking value)."""
+    unit = " 元" if lang == "zh" else " CNY"
+    ranking = _diff(calendars, "content_optimized", "ranking_value")
+    if same:
+        check = Check.of("ranking_value: content_optimized − scenario calendar", "unclear", ranking)
+        return [Finding(_words("optimized_same", lang), (check,), "content_value", True)]
+    out = [findings.effect(f"{metric}: content_optimized − scenario calendar",
+                           _diff(calendars, "content_optimized", metric), lang=lang,
+                           subject=_words("subjects.optimized", lang, metric=label(metric, lang)),
+                           fmt=_formatter(metric, lang))
+           for metric in _known(calendars, "content_optimized",
+                                ("messages_per_100_members_per_day", "share_rate", "retention_d90"))]
+    share = _diff(calendars, "content_optimized", "share_rate")
+    out.append(findings.choose("share_rate: content_optimized − scenario calendar", share,
+                               _texts("share_source", lang)))
+    parts = {name: signed(_diff(calendars, "content_optimized", metric), 0) + unit
+             for name, metric in (("net", "net_value"), ("residual", "residual_value"))}
+    out.append(findings.choose("ranking_value: content_optimized − scenario calendar", ranking,
+                               _texts("optimized_value", lang), key="content_value", headline=True,
+                               arm=_words("optimized_arm", lang), value=signed(ranking, 0) + unit, **parts))
+    return out
+
+
+def quality_findings(dwell: Mapping[float, Any], share_ratio: Any, members_diff: Any, params: Params,
+                     lang: str = "zh") -> list[Finding]:
+    """Content quality 0 vs 1: dwell per open against the inputs (12 and 27 minutes: echoes), the
+    paired share-rate ratio against the input multiplier (claim content_share_multiplier), and
+    the members at the end (more shares, more newcomers)."""
+    inputs = {0.0: params.content.dwell_minutes.ordinary, 1.0: claims.figure("content_dwell_time")}
+    dwell_parts = [against(f"dwell per open at quality {q:g} vs input", dwell[q], float(inputs[q]),
+                           _texts("dwell", lang), q=f"{q:g}", value=num(dwell[q], 2), figure=f"{inputs[q]:g}")
+                   for q in (0.0, 1.0)]
+    dwell_finding = joined(dwell_parts, lang)
+    multiplier = claims.figure("content_share_multiplier")
+    ratio = against("share-rate ratio quality 1 / 0 vs the input multiplier", share_ratio, float(multiplier),
+                    _texts("share_ratio", lang), value=num(share_ratio), figure=f"{multiplier:g}")
+    members = findings.choose("members_end: quality 1 − quality 0", members_diff, _texts("members", lang),
+                              value=signed(members_diff, 0), join=f"{params.arrivals.share_join_prob:.0%}",
+                              overflow=_words(f"overflow.{params.community.overflow}", lang))
+    return [dwell_finding, ratio, members]
+
+
+def ab_finding(z_test: Any, slot_a: str, slot_b: str, lang: str = "zh") -> Finding:
+    """Variant B − variant A of a two-proportion test (:func:`ab_test`'s ``z_test``)."""
+    entry = {"mean": z_test.difference, "low": z_test.ci_low, "high": z_test.ci_high}
+    return findings.choose("open rate: variant B − variant A", entry, _texts("ab", lang), slot_a=slot_a,
+                           slot_b=slot_b, value=pp(entry, lang=lang))

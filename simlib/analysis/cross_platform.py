@@ -5,7 +5,8 @@ and value by channel, cost per retained member, platform overlap and the paid ch
 exports alike; :func:`channel_extra` is the per-replication ``extra`` for
 :func:`simlib.runner.simulate`; the other helpers are closed-form references (the funnel
 product, the overlap LTV ratio) that the simulation must reproduce, and override builders for
-sweeps.
+sweeps. The sentences the notebook states are chosen by the numbers (:mod:`simlib.findings`;
+their words are in ``simlib/data/sentences/cross_platform.yaml``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simlib import metrics
+from simlib import findings, metrics
+from simlib.analysis.choice import against, best_arm
+from simlib.analysis.sentences import group, sentence
+from simlib.findings import Check, Finding
+from simlib.formatting import money, num, pct, signed
 from simlib.results import mean_ci
 
 CHANNEL_ORDER = ("douyin", "xiaohongshu", "referral", "organic")
@@ -138,8 +143,8 @@ def flatten(frame: pd.DataFrame, names: Sequence[str] = CHANNEL_METRICS) -> dict
 
 def channel_extra(run) -> dict[str, float]:
     """Extra per-replication metrics for :func:`simlib.runner.simulate` (runs in the worker):
-    the :func:`channel_metrics` flattened per channel, plus total revenue, total cost and net
-    value (revenue − cost) of the run."""
+    the :func:`channel_metrics` flattened per channel, plus total revenue, total cost and the ad
+    spend of the run (the value KPIs — net, residual, ranking value — come from the summary)."""
     from simlib.runner import window
 
     start, end = window(run.params)
@@ -150,7 +155,7 @@ def channel_extra(run) -> dict[str, float]:
     values = flatten(frame)
     income = metrics.revenue(tables, start, end)
     cost = metrics.total_cost(tables, start, end)
-    values.update({"revenue_total": income, "cost_total": cost, "net_value": income - cost,
+    values.update({"revenue_total": income, "cost_total": cost,
                    "acquisition_cost": float(sum(channel_spend(run.params).values()))})
     return values
 
@@ -258,3 +263,91 @@ def observed_channel_table(log) -> pd.DataFrame:
 
 def values_array(result, name: str) -> np.ndarray:
     return np.asarray(result.values(name), dtype=float)
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def say(key: str, lang: str, **values: Any) -> str:
+    """A sentence of ``simlib/data/sentences/cross_platform.yaml``."""
+    return sentence("cross_platform", key, lang, **values)
+
+
+def cost_per_join_finding(channel: str, actual: Any, funnel: float, lang: str = "zh") -> Finding:
+    """A paid channel's simulated spend per join against the funnel's cost per join (the
+    parameters' cost per click ÷ join rate): above, below or not distinguishable from it."""
+    gap = {key: actual[key] - funnel for key in ("mean", "low", "high")}
+    texts = group("cross_platform", "cost_per_join", lang)
+    return findings.choose(f"acq_cost_per_join − funnel: {channel}", gap, texts,
+                           channel=say(f"channels.{channel}", lang), actual=money(actual, 1),
+                           funnel=money(funnel, 1), gap=signed(gap, 1))
+
+
+def ltv_gap_finding(lift: Any, lang: str = "zh") -> Finding:
+    """Xiaohongshu members' LTV relative to Douyin members' (paired within replications)."""
+    return findings.effect("ltv lift: xiaohongshu vs douyin", lift, subject=say("subjects.ltv_gap", lang),
+                           lang=lang, up=say("verbs.higher", lang), down=say("verbs.lower", lang),
+                           fmt=lambda entry: pct(entry, 1))
+
+
+def overlap_claim_finding(ratio: Any, claim_figure: float, overlap: float, needed: float, multiplier: float,
+                          lang: str = "zh") -> Finding:
+    """The simulated LTV ratio at the claim's overlap against the article's multiple: its interval
+    below, above or around the figure; the multiplier the claim would need is stated beside it."""
+    way, check = against(ratio, claim_figure, "ltv ratio")
+    text = say(f"overlap_claim.{way}", lang, overlap=f"{overlap:.0%}", ratio=num(ratio, 2),
+               figure=f"{claim_figure:g}", needed=f"{needed:.2f}", multiplier=f"{multiplier:g}")
+    return Finding(text, (check,))
+
+
+def formula_finding(table: pd.DataFrame, lang: str = "zh") -> Finding:
+    """Whether the closed-form ratio (``formula``) lies inside every simulated interval
+    (``ratio_low``–``ratio_high``) of the overlap sweep; if not, where the simulation lies."""
+    rows = table[table["overlap"] > 0]
+    inside = (rows["formula"] >= rows["ratio_low"]) & (rows["formula"] <= rows["ratio_high"])
+
+    def checks_of(part: pd.DataFrame, relation: str) -> tuple[Check, ...]:
+        return tuple(Check.of(f"ltv ratio at overlap {row.overlap:g}", relation,
+                              {"mean": row.ratio_mean, "low": row.ratio_low, "high": row.ratio_high},
+                              row.formula) for row in part.itertuples())
+
+    if inside.all():
+        return Finding(say("formula.inside", lang), checks_of(rows, "contains"))
+    outside = rows[~inside]
+    above = outside["ratio_low"] > outside["formula"]
+    checks = checks_of(outside, "excludes")
+    way = "above" if above.all() else "below" if (~above).all() else "mixed"
+    overlaps = "、".join(f"{o:.0%}" for o in outside["overlap"]) if lang == "zh" else ", ".join(
+        f"{o:.0%}" for o in outside["overlap"])
+    return Finding(say(f"formula.{way}", lang, overlaps=overlaps), checks)
+
+
+def mix_label(name: str, lang: str = "zh") -> str:
+    """Words for a channel-mix arm: 'douyin_share_0.5' → '抖音占比 50%', 'current', 'budget_x1.5'."""
+    if name.startswith("douyin_share_"):
+        return say("mix.share", lang, share=f"{float(name.rsplit('_', 1)[1]):.0%}")
+    if name.startswith("budget_x"):
+        return say("mix.budget", lang, scale=name.split("_x", 1)[1])
+    return say(f"mix.{name}", lang)
+
+
+def best_mix_finding(values: Any, current_share: float, lang: str = "zh") -> Finding:
+    """The headline ``best_channel_mix``: the paid budget split (``values``: arm name →
+    per-replication ranking values, same budget) with the highest community value."""
+    best = best_arm(values, "ranking_value")
+    label = mix_label(best.arm, lang) if best.arm != "current" else say(
+        "mix.current_share", lang, share=f"{current_share:.0%}")
+    runner_up = mix_label(best.runner_up, lang) if best.runner_up != "current" else say(
+        "mix.current_share", lang, share=f"{current_share:.0%}")
+    text = say(f"best_mix.{'separated' if best.separated else 'close'}", lang, best=label, second=runner_up,
+               value=f"¥{best.mean:,.0f}", lead=signed(best.lead, 0) + say("units.yuan", lang))
+    return Finding(text, best.checks, "best_channel_mix", True)
+
+
+def budget_findings(differences: Any, lang: str = "zh") -> list[Finding]:
+    """Community value of a smaller or larger paid budget (same split) against the current one
+    (``differences``: arm name → paired difference entry)."""
+    return [findings.effect(f"ranking_value: {name} − current", entry, lang=lang,
+                            subject=say("subjects.budget", lang, budget=mix_label(name, lang)),
+                            fmt=lambda value: signed(value, 0) + say("units.yuan", lang))
+            for name, entry in differences.items()]

@@ -6,18 +6,28 @@ Everything here works on the schema tables (``members``, ``events``), so the sam
 serve a simulated run and a real export. The simulation-specific helpers
 (:func:`run_panel`, :func:`tiering_extra`, :func:`effect_overrides`) take a
 :class:`simlib.model.RunResult` or :class:`simlib.params.Params`.
+
+The sentences the notebook states (:func:`tiering_findings`, :func:`labels_only_findings`,
+:func:`claim_findings`, :func:`target_findings`, :func:`whatif_findings`, …) are chosen by the
+numbers (:mod:`simlib.findings`), from the templates in ``simlib/data/sentences/member_tiering.yaml``;
+the article's figures come from the claims register (:mod:`simlib.claims`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from simlib import metrics, tiering
+from simlib import claims, compare, findings, metrics, provenance, tiering
+from simlib.analysis import sentences
+from simlib.analysis.bounds import against
+from simlib.findings import Finding
+from simlib.formatting import num, pct, pp, share, signed
+from simlib.labels import label
 from simlib.results import mean_ci
 from simlib.schema import TIERS
 
@@ -27,60 +37,88 @@ TABLE1_TIERS = ("potential", "active", "loyal", "silent")
 # --------------------------------------------------------------------------- table 1
 
 
-# Table 1 as text templates per language: (criterion, strategy, target) of each tier, filled from
-# the tiering parameters (``r`` rules, ``g`` targets, ``iv`` interventions).
+# Table 1 as text templates per language: (criterion, strategy, target) of each tier. ``r`` are the
+# tier rules (the article's), the strategy fields the interventions' modelled costs and effects with
+# their provenance marks (:data:`STRATEGY_VALUES`), the target fields the article's figures from the
+# claims register (:data:`TARGET_CLAIMS`) and the activation threshold (a setting).
 TIER_TABLE_TEXT = {
     "zh": {
         "potential": ("入群{r.potential_max_days}天内且发言≤{r.potential_max_messages}次",
-                      "欢迎语引导+专属福利（¥{iv.potential.cost_per_member:g}/人，"
-                      "兴趣+{iv.potential.interest_boost:.0%}，"
-                      "持续{iv.potential.boost_days}天）",
-                      "激活发言>{g.potential_activation_messages}次"),
+                      "欢迎语引导+专属福利（¥{potential_cost}/人，兴趣+{potential_boost}，持续{potential_days}天）",
+                      "激活发言>{activation}次"),
         "active": ("{r.active_window_days}天内互动≥{r.active_min_interactions}次",
-                   "内容共创+特权赋予（¥{iv.active.cost_per_member_week:g}/人·周，"
-                   "兴趣+{iv.active.interest_boost:.0%}）",
-                   "贡献值提升{g.active_contribution_lift:.0%}"),
+                   "内容共创+特权赋予（¥{active_cost}/人·周，兴趣+{active_boost}）",
+                   "贡献值提升{active_contribution}"),
         "loyal": ("{r.loyal_window_days}天内消费≥{r.loyal_min_purchases}次",
-                  "专属客服+会员体系（¥{iv.loyal.cost_per_member_month:g}/人·月，"
-                  "购买意愿×{iv.loyal.purchase_multiplier:g}）",
-                  "复购率提升至{g.loyal_repurchase_rate:.0%}"),
+                  "专属客服+会员体系（¥{loyal_cost}/人·月，购买意愿×{loyal_multiplier}）",
+                  "复购率提升至{loyal_repurchase}"),
         "silent": ("连续{r.silent_min_days}天无互动",
-                   "唤醒活动+限时福利（每{iv.silent.every_days}天一次，¥{iv.silent.cost_per_target:g}/人，"
-                   "单次召回概率{iv.silent.recall_prob:.0%}）",
-                   "召回率≥{g.silent_recall_rate:.0%}"),
+                   "唤醒活动+限时福利（每{silent_every}天一次，¥{silent_cost}/人，单次召回概率{silent_recall}）",
+                   "召回率≥{silent_recall_target}"),
     },
     "en": {
         "potential": ("joined < {r.potential_max_days} days ago, ≤ {r.potential_max_messages} messages",
-                      "welcome + perk (¥{iv.potential.cost_per_member:g}/member, interest "
-                      "+{iv.potential.interest_boost:.0%} for {iv.potential.boost_days} days)",
-                      "> {g.potential_activation_messages} messages (activation)"),
+                      "welcome + perk (¥{potential_cost}/member, interest +{potential_boost} for "
+                      "{potential_days} days)",
+                      "> {activation} messages (activation)"),
         "active": ("≥ {r.active_min_interactions} interactions in {r.active_window_days} days",
-                   "co-creation + privileges (¥{iv.active.cost_per_member_week:g}/member-week, interest "
-                   "+{iv.active.interest_boost:.0%})",
-                   "contribution +{g.active_contribution_lift:.0%}"),
+                   "co-creation + privileges (¥{active_cost}/member-week, interest +{active_boost})",
+                   "contribution +{active_contribution}"),
         "loyal": ("≥ {r.loyal_min_purchases} purchases in {r.loyal_window_days} days",
-                  "VIP service + membership (¥{iv.loyal.cost_per_member_month:g}/member-month, purchase odds "
-                  "×{iv.loyal.purchase_multiplier:g})",
-                  "repurchase rate {g.loyal_repurchase_rate:.0%}"),
+                  "VIP service + membership (¥{loyal_cost}/member-month, purchase odds ×{loyal_multiplier})",
+                  "repurchase rate {loyal_repurchase}"),
         "silent": ("no interaction for {r.silent_min_days} days",
-                   "wake-up campaign + perk (every {iv.silent.every_days} days, ¥{iv.silent.cost_per_target:"
-                   "g}/target, "
-                   "recall chance {iv.silent.recall_prob:.0%})",
-                   "recall rate ≥ {g.silent_recall_rate:.0%}"),
+                   "wake-up campaign + perk (every {silent_every} days, ¥{silent_cost}/target, "
+                   "recall chance {silent_recall})",
+                   "recall rate ≥ {silent_recall_target}"),
     },
 }
+#: The strategy column's values: field → (parameter, how it is written). Shown with its provenance
+#: mark (an assumption '*', a calibrated value '†'); :func:`simlib.provenance.footnote` of
+#: :data:`TIER_TABLE_KEYS` explains the marks.
+STRATEGY_VALUES = {
+    "potential_cost": ("tiering.interventions.potential.cost_per_member", "{:g}"),
+    "potential_boost": ("tiering.interventions.potential.interest_boost", "{:.0%}"),
+    "potential_days": ("tiering.interventions.potential.boost_days", "{}"),
+    "active_cost": ("tiering.interventions.active.cost_per_member_week", "{:g}"),
+    "active_boost": ("tiering.interventions.active.interest_boost", "{:.0%}"),
+    "loyal_cost": ("tiering.interventions.loyal.cost_per_member_month", "{:g}"),
+    "loyal_multiplier": ("tiering.interventions.loyal.purchase_multiplier", "{:g}"),
+    "silent_every": ("tiering.interventions.silent.every_days", "{}"),
+    "silent_cost": ("tiering.interventions.silent.cost_per_target", "{:g}"),
+    "silent_recall": ("tiering.interventions.silent.recall_prob", "{:.0%}"),
+}
+TIER_TABLE_KEYS = tuple(path for path, _ in STRATEGY_VALUES.values())
+#: The target column's figures: field → the claim of the register that holds the article's figure.
+TARGET_CLAIMS = {"active_contribution": "tiering_active_contribution",
+                 "loyal_repurchase": "tiering_loyal_repurchase",
+                 "silent_recall_target": "tiering_silent_recall"}
+
+
+def _parameter(params, key_path: str) -> Any:
+    value: Any = params
+    for part in key_path.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def tier_table(params, lang: str = "zh") -> pd.DataFrame:
-    """The article's table 1 (tier, criterion, strategy, target) built from ``params.tiering``.
+    """The article's table 1 (tier, criterion, strategy, target) built from ``params.tiering``
+    and the claims register.
 
-    The criteria and targets are the rule and target parameters; the strategy column adds the
-    intervention's modelled cost and effect size, so the table shows what the simulation does.
+    The criteria are the tier rules; the strategy column adds the intervention's modelled cost
+    and effect size, each marked by its provenance (:data:`TIER_TABLE_KEYS`), so the table shows
+    what the simulation does and which figures the article does not give; the targets are the
+    article's figures (:data:`TARGET_CLAIMS`) and the activation threshold.
     """
     if lang not in TIER_TABLE_TEXT:
         raise ValueError(f"lang={lang!r}: expected 'zh' or 'en'")
     t = params.tiering
-    fields = {"r": t.rules, "g": t.targets, "iv": t.interventions}
+    fields: dict[str, Any] = {"r": t.rules, "activation": t.targets.potential_activation_messages}
+    for name, (key_path, written) in STRATEGY_VALUES.items():
+        fields[name] = provenance.mark(written.format(_parameter(params, key_path)), key_path)
+    for name, claim_id in TARGET_CLAIMS.items():
+        fields[name] = f"{claims.figure(claim_id):.0%}"
     rows = [
         (tier, *(template.format(**fields) for template in TIER_TABLE_TEXT[lang][tier]))
         for tier in TABLE1_TIERS
@@ -325,14 +363,15 @@ def effect_overrides(params, scale: float) -> dict[str, Any]:
     }
 
 
-def target_table(result, targets) -> pd.DataFrame:
+def target_table(result) -> pd.DataFrame:
     """Measured tier targets of a SimulationResult (run with :func:`tiering_extra`) against the
-    article's: metric, target, mean, low, high, met (True/False/None when unknown)."""
+    article's figures from the claims register: metric, target, mean, low, high, met
+    (True/False/None when there is no target or no measurement)."""
     goals = {
         "activation_rate": (None, "share"),
         "active_contribution": (None, "interactions"),
-        "loyal_repurchase_rate": (targets.loyal_repurchase_rate, "share"),
-        "silent_recall_rate": (targets.silent_recall_rate, "share"),
+        "loyal_repurchase_rate": (claims.figure("tiering_loyal_repurchase"), "share"),
+        "silent_recall_rate": (claims.figure("tiering_silent_recall"), "share"),
     }
     rows = []
     for name, (goal, unit) in goals.items():
@@ -341,3 +380,173 @@ def target_table(result, targets) -> pd.DataFrame:
         rows.append({"metric": name, "target": goal, "mean": ci["mean"], "low": ci["low"], "high": ci["high"],
                      "met": met, "unit": unit})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- what the numbers say
+#
+# Each function returns the findings (simlib.findings) a part of notebook 01 states: the wording
+# is chosen by the numbers and carries the checks that make it true. The sentences are in
+# simlib/data/sentences/member_tiering.yaml.
+
+SENTENCES = "member_tiering"
+
+
+def _words(key: str, lang: str, **values: Any) -> str:
+    return sentences.sentence(SENTENCES, key, lang, **values)
+
+
+def _texts(key: str, lang: str) -> dict[str, str]:
+    return sentences.group(SENTENCES, key, lang)
+
+
+def _row(comparison: pd.DataFrame, arm: str, metric: str) -> pd.Series:
+    """The row of a :func:`simlib.compare.table` for ``arm`` and ``metric``; KeyError naming both."""
+    rows = comparison[(comparison["arm"] == arm) & (comparison["metric"] == metric)]
+    if rows.empty:
+        raise KeyError(f"the comparison has no row for arm {arm!r} and metric {metric!r}")
+    return rows.iloc[0]
+
+
+def yuan(entry: Any, lang: str = "zh") -> str:
+    """A difference in yuan with its interval: '+1,234 [+100, +2,368] 元'."""
+    return signed(entry, 0) + _words("units.yuan", lang)
+
+
+def _points(lang: str) -> Callable[[Any], str]:
+    return lambda entry: pp(entry, lang=lang)
+
+
+def _in_yuan(lang: str) -> Callable[[Any], str]:
+    return lambda entry: yuan(entry, lang)
+
+
+def agreement_finding(abs_diff_share: float, warmup_days: int, lang: str = "zh") -> Finding:
+    """Rules on the log vs the engine's tiers after the warm-up: under or over 1% of member-days."""
+    return findings.versus("rules on log vs engine: abs diff share of member-days", abs_diff_share, 0.01,
+                           _texts("agreement", lang), warmup=warmup_days, share=f"{abs_diff_share:.2%}")
+
+
+def silent_exit_finding(matrix: pd.DataFrame, lang: str = "zh") -> Finding:
+    """One run's weekly exit share of silent members against regular ones (a weekly transition
+    matrix with rows 'silent', 'regular' and column 'left')."""
+    silent, regular = float(matrix.loc["silent", "left"]), float(matrix.loc["regular", "left"])
+    return findings.versus("weekly exit share: silent − regular", silent - regular, 0.0,
+                           _texts("silent_exits", lang), silent=f"{silent:.1%}", regular=f"{regular:.1%}")
+
+
+def tiering_findings(comparison: pd.DataFrame, retention_metric: str, lang: str = "zh") -> list[Finding]:
+    """Tiered vs untiered (a :func:`simlib.compare.table` with base "untiered" and arm "tiered"):
+    the newcomers' retention (headline "tiering_retention") and the community's ranking value
+    with its parts, net and residual value, and the tier cost (headline "tiering_value")."""
+    retention = compare.entry(_row(comparison, "tiered", retention_metric), "diff")
+    ranking = compare.entry(_row(comparison, "tiered", "ranking_value"), "diff")
+    parts = {name: yuan(compare.entry(_row(comparison, "tiered", metric), "diff"), lang)
+             for name, metric in (("net", "net_value"), ("residual", "residual_value"),
+                                  ("cost", "tier_cost"))}
+    return [
+        findings.choose(f"{retention_metric}: tiered − untiered", retention, _texts("retention", lang),
+                        key="tiering_retention", headline=True, subject=label(retention_metric, lang),
+                        value=pp(retention, lang=lang)),
+        findings.choose("ranking_value: tiered − untiered", ranking, _texts("value", lang),
+                        key="tiering_value", headline=True, value=yuan(ranking, lang), **parts),
+    ]
+
+
+def labels_only_findings(comparison: pd.DataFrame, retention_metric: str, lang: str = "zh") -> list[Finding]:
+    """Tiering whose interventions do nothing (arm "labels_only": effects × 0, costs paid) vs
+    untiered: retention and ranking value. The label alone changes no behaviour."""
+    retention = compare.entry(_row(comparison, "labels_only", retention_metric), "diff")
+    ranking = compare.entry(_row(comparison, "labels_only", "ranking_value"), "diff")
+    metric = label(retention_metric, lang)
+    return [
+        findings.effect(f"{retention_metric}: labels only − untiered", retention, lang=lang,
+                        subject=_words("labels_only_subject.retention", lang, metric=metric),
+                        fmt=_points(lang)),
+        findings.effect("ranking_value: labels only − untiered", ranking, lang=lang,
+                        subject=_words("labels_only_subject.value", lang), fmt=_in_yuan(lang)),
+    ]
+
+
+def ceiling_finding(base_rate: float, retention_metric: str, lang: str = "zh") -> Finding:
+    """The largest relative lift of retention from the untiered ``base_rate`` (1/r0 − 1) against
+    the article's +42% (claim tiering_retention_lift)."""
+    claim = claims.get("tiering_retention_lift")
+    metric, figure = label(retention_metric, lang), claims.figure_text(claim, lang)
+    if not 0 < base_rate <= 1:
+        return Finding(_words("ceiling.unknown", lang, metric=metric))
+    ceiling = max_relative_lift(base_rate)
+    return findings.versus(f"max relative lift of {retention_metric}", ceiling, float(claim.figure),
+                           _texts("ceiling", lang), metric=metric, base=f"{base_rate:.1%}",
+                           ceiling=f"{ceiling:+.1%}", figure=figure)
+
+
+def versus_claim(claim_id: str, entry: Any, subject: str, lang: str = "zh", *, percent: bool = True,
+                 key: str | None = None, headline: bool = False) -> Finding:
+    """A measured lift or rate (``entry``) against the figure of the register's claim ``claim_id``."""
+    claim = claims.get(claim_id)
+    value = pct(entry) if percent else num(entry)
+    return against(f"{claim_id}: measured vs the article's figure", entry, float(claim.figure),
+                   _texts("versus_claim", lang), key=key, headline=headline, subject=subject, value=value,
+                   figure=claims.figure_text(claim, lang))
+
+
+def claim_findings(retention_lift: Any, value_lift: Any, retention_metric: str, lang: str = "zh",
+                   scale: float | None = None) -> list[Finding]:
+    """The simulated relative lifts of retention and of revenue per member against the article's
+    +42% and +58%; ``scale`` names the intervention-effect multiplier of a what-if run."""
+    values = {"metric": label(retention_metric, lang), "scale": "" if scale is None else f"{scale:g}"}
+    suffix = "" if scale is None else "_scaled"
+    return [
+        versus_claim("tiering_retention_lift", retention_lift,
+                     _words(f"subjects.retention_lift{suffix}", lang, **values), lang),
+        versus_claim("tiering_value_lift", value_lift, _words(f"subjects.value_lift{suffix}", lang, **values),
+                     lang),
+    ]
+
+
+def target_findings(tiered_targets: pd.DataFrame, untiered_targets: pd.DataFrame, recall_diff: Any,
+                    contribution_lift: Any, rules, lang: str = "zh", recall_days: int = 15) -> list[Finding]:
+    """Table 1's targets as measured (:func:`target_table` of the tiered and the untiered arm):
+    the loyal repurchase rate against 65% (a tested claim), the silent members' natural return
+    (untiered) against the 25% target, the incremental recall of the campaigns, and the change in
+    active members' interactions (whose target is a model input)."""
+    tiered = tiered_targets.set_index("metric")
+    untiered = untiered_targets.set_index("metric")
+    recall_claim = claims.get("tiering_silent_recall")
+    figure = claims.figure_text(claims.get("tiering_active_contribution"), lang)
+    contribution = findings.effect("active_contribution: tiered vs untiered (relative)", contribution_lift,
+                                   lang=lang, subject=_words("subjects.contribution", lang), fmt=pct)
+    natural = untiered.loc["silent_recall_rate"]
+    note = _words("contribution_note", lang, figure=figure)
+    return [
+        versus_claim("tiering_loyal_repurchase", tiered.loc["loyal_repurchase_rate"],
+                     _words("subjects.loyal_repurchase", lang, days=rules.loyal_window_days), lang),
+        against("untiered silent recall vs the recall target", natural, float(recall_claim.figure),
+                _texts("natural_recall", lang), days=recall_days, value=share(natural),
+                figure=claims.figure_text(recall_claim, lang)),
+        findings.effect("silent_recall_rate: tiered − untiered", recall_diff, lang=lang,
+                        subject=_words("subjects.incremental_recall", lang), fmt=_points(lang)),
+        Finding(f"{contribution.text} {note}", contribution.checks),
+    ]
+
+
+WHATIFS = ("wake_every_10", "silent_after_10", "double_welcome")
+
+
+def whatif_findings(whatifs: pd.DataFrame, retention_metric: str, lang: str = "zh") -> list[Finding]:
+    """Each what-if (:data:`WHATIFS`, a :func:`simlib.compare.table` against "tiered"): its
+    effect on newcomers' retention and on the community's ranking value."""
+    metric = label(retention_metric, lang)
+    out = []
+    for arm in WHATIFS:
+        name = _words(f"whatifs.{arm}", lang)
+        retention = compare.entry(_row(whatifs, arm, retention_metric), "diff")
+        ranking = compare.entry(_row(whatifs, arm, "ranking_value"), "diff")
+        out += [
+            findings.effect(f"{retention_metric}: {arm} − tiered", retention, lang=lang,
+                            subject=_words("subjects.whatif_retention", lang, whatif=name, metric=metric),
+                            fmt=_points(lang)),
+            findings.effect(f"ranking_value: {arm} − tiered", ranking, lang=lang,
+                            subject=_words("subjects.whatif_value", lang, whatif=name), fmt=_in_yuan(lang)),
+        ]
+    return out

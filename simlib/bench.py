@@ -22,6 +22,9 @@ untimed warm-up — because the machine is shared and noisy):
 * **sweep** — 10 scenarios × 30 replications × 500 members × 180 days through
   :func:`simlib.runner.sweep` (one process pool for all runs) with 2 workers and with 1,
   giving the speed-up and the peak memory of any process of the pool.
+* **lab** — the strategy lab (:mod:`simlib.lab`): seconds per lever change, the median over
+  several changes after an untimed one, with the baseline cached and one warm pool; each change
+  runs 10 paired replications of the default baseline (``--lab-only`` runs it alone).
 * **batch** — a 16-run notebook batch on the local default and on a 2-worker local Dask
   cluster: the Dask overhead and the wall time projected for N workers
   (:mod:`simlib.batch.benchmark`; ``--batch-only`` runs it alone, ``--no-batch`` skips it).
@@ -40,7 +43,6 @@ import argparse
 import cProfile
 import json
 import math
-import multiprocessing
 import pstats
 import resource
 import statistics
@@ -55,6 +57,8 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from simlib.bench_child import in_child, maxrss_mib
+from simlib.bench_lab import LAB_FULL, LAB_QUICK, format_lab, measure_lab
 from simlib.bench_references import events_columns, naive_reference, numpy_limit, recorded_replication
 from simlib.eventlog import events_frame
 from simlib.model import run_replication
@@ -136,46 +140,6 @@ def benchmark_params(members: int, days: int) -> Params:
 
 
 # --------------------------------------------------------------------------- measurement helpers
-
-
-def _maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
-    """Peak resident set size in MiB (Linux reports kilobytes)."""
-    return resource.getrusage(who).ru_maxrss / 1024
-
-
-def _in_child(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    """Run ``function(*args)`` in a forked child and return its dict, plus the child's peak RSS.
-
-    A forked child's ``ru_maxrss`` starts from its own resident size, not the parent's
-    high-water mark, so the peak belongs to this phase.
-    """
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-
-    def target() -> None:
-        baseline = _maxrss_mib()
-        try:
-            result = function(*args)
-            result["process_peak_rss_mib"] = _maxrss_mib()
-            result.setdefault("peak_rss_mib", result["process_peak_rss_mib"])
-            result["baseline_rss_mib"] = baseline
-            send.send(("ok", result))
-        except BaseException as error:  # report any failure to the parent
-            send.send(("error", f"{type(error).__name__}: {error}"))
-        finally:
-            send.close()
-
-    process = context.Process(target=target)
-    process.start()
-    send.close()
-    try:
-        status, payload = receive.recv()
-    except EOFError:
-        status, payload = "error", "the benchmark child exited without a result"
-    process.join()
-    if status != "ok":
-        raise RuntimeError(f"{getattr(function, '__name__', function)} failed: {payload}")
-    return payload
 
 
 def _median(values: list[float]) -> float:
@@ -372,8 +336,8 @@ def measure_sweep(sizes: Sizes) -> dict[str, Any]:
     for _ in range(sizes.sweep_repeats):
         seconds, member_days = timed(sizes.workers)
         parallel_times.append(seconds)
-    parent_peak = _maxrss_mib(resource.RUSAGE_SELF)
-    worker_peak = _maxrss_mib(resource.RUSAGE_CHILDREN)
+    parent_peak = maxrss_mib(resource.RUSAGE_SELF)
+    worker_peak = maxrss_mib(resource.RUSAGE_CHILDREN)
     serial_times = [timed(1)[0] for _ in range(sizes.sweep_repeats)]
     parallel, serial = _median(parallel_times), _median(serial_times)
     return {
@@ -389,8 +353,13 @@ def measure_sweep(sizes: Sizes) -> dict[str, Any]:
         "parent_peak_rss_mib": parent_peak, "worker_peak_rss_mib": worker_peak,
         # Peak of any process during the parallel sweep (the serial run comes after).
         "peak_rss_mib": max(parent_peak, worker_peak),
-        "serial_process_peak_rss_mib": _maxrss_mib(resource.RUSAGE_SELF),
+        "serial_process_peak_rss_mib": maxrss_mib(resource.RUSAGE_SELF),
     }
+
+
+def _lab_figure(quick: bool, workers: int) -> dict[str, Any]:
+    scenario, replications = LAB_QUICK if quick else LAB_FULL
+    return in_child(measure_lab, scenario, replications, workers)
 
 
 # --------------------------------------------------------------------------- report
@@ -487,24 +456,24 @@ def run(sizes: Sizes, *, profile: bool = False, quick: bool = False) -> dict[str
               "activities": [a["type"] for a in ALL_ACTIVITIES], "commercial_posts_per_week": ALL_COMMERCIAL,
               "sweep_scenarios": list(SWEEP_SCENARIOS)[: sizes.sweep_scenarios]}
     figures: dict[str, Any] = {"config": config}
-    figures["engine"] = _in_child(measure_engine, sizes.members, sizes.days, sizes.repeats)
-    figures["naive"] = _in_child(measure_naive, sizes.members, sizes.days, sizes.repeats)
-    figures["limit"] = _in_child(measure_limit, sizes.members, sizes.days, sizes.repeats)
+    figures["engine"] = in_child(measure_engine, sizes.members, sizes.days, sizes.repeats)
+    figures["naive"] = in_child(measure_naive, sizes.members, sizes.days, sizes.repeats)
+    figures["limit"] = in_child(measure_limit, sizes.members, sizes.days, sizes.repeats)
     engine_speed = figures["engine"]["member_days_per_second"]
     figures["ratios"] = {
         "engine_over_naive": engine_speed / figures["naive"]["member_days_per_second"],
         "engine_over_limit": engine_speed / figures["limit"]["member_days_per_second"],
     }
-    figures["floor"] = _in_child(measure_floor, sizes.members, sizes.days, sizes.repeats)
+    figures["floor"] = in_child(measure_floor, sizes.members, sizes.days, sizes.repeats)
     # The engine time the limit target allows, and what that leaves for the model's own logic.
     floor, limit = figures["floor"], figures["limit"]
     allowed = limit["seconds"] * figures["engine"]["member_days"] / limit["member_days"] / 0.25
     floor["engine_seconds_allowed_by_limit_target"] = allowed
     floor["logic_seconds_allowed"] = allowed - floor["floor_seconds"]
     floor["logic_seconds_now"] = figures["engine"]["replication_seconds"] - floor["floor_seconds"]
-    figures["sweep"] = _in_child(measure_sweep, sizes)
+    figures["sweep"] = in_child(measure_sweep, sizes)
     if profile:
-        figures["profile"] = _in_child(profile_replication, sizes.members, sizes.days)
+        figures["profile"] = in_child(profile_replication, sizes.members, sizes.days)
     applicable = _scale(sizes) == _scale(FULL)
     figures["targets"] = check_targets(figures, applicable)
     figures["all_targets_met"] = all(row["met"] for row in figures["targets"]) if applicable else None
@@ -543,9 +512,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the batch figure: 16 notebook runs locally and on a 2-worker Dask cluster")
     parser.add_argument("--no-batch", action="store_true", help="skip the batch figure (a few minutes)")
     parser.add_argument("--batch-repeats", type=int, default=1, help="repeats of each batch timing (median)")
+    parser.add_argument("--lab-only", action="store_true",
+                        help="only the strategy lab figure: seconds per lever change (target ≤ 2 s)")
     args = parser.parse_args(argv)
     if args.batch_only:
         return _batch_only(args)
+    if args.lab_only:
+        return _lab_only(args)
     sizes = QUICK if args.quick else FULL
     given = (("repeats", args.repeats), ("sweep_repeats", args.sweep_repeats), ("workers", args.workers))
     changes = {name: value for name, value in given if value is not None}
@@ -553,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = Sizes(**{**asdict(sizes), **changes})
     figures = run(sizes, profile=args.profile, quick=args.quick)
     print(format_table(figures))
+    figures["lab"] = _lab_figure(args.quick, sizes.workers)
+    print("\n" + format_lab(figures["lab"], applicable=not args.quick))
     if not args.quick and _scale(sizes) != _scale(FULL):
         print("\n(targets apply only to the default sizes, repeats and workers)")
     if args.quick:
@@ -567,10 +542,7 @@ def main(argv: list[str] | None = None) -> int:
               f" ({sizes.members} members × {sizes.days} days):")
         print(format_profile(figures["profile"]))
     print(f"\nbenchmark wall time: {figures['bench_seconds']:.1f} s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
-        print(f"figures written to {args.json}")
+    _write_json(args.json, figures)
     if args.strict and figures["all_targets_met"] is False:
         return 1
     return 0
@@ -584,11 +556,24 @@ def _batch_only(args: argparse.Namespace) -> int:
     figure = benchmark.measure(args.batch_repeats)
     print(benchmark.format_figure(figure))
     print(f"\nbenchmark wall time: {time.perf_counter() - started:.1f} s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"batch": figure}, indent=2), encoding="utf-8")
-        print(f"figures written to {args.json}")
+    _write_json(args.json, {"batch": figure})
     return 1 if args.strict and figure["dask_overhead"] > benchmark.OVERHEAD_TARGET else 0
+
+
+def _lab_only(args: argparse.Namespace) -> int:
+    """``--lab-only``: the strategy lab figure alone (JSON under the key "lab")."""
+    figure = _lab_figure(args.quick, args.workers or FULL.workers)
+    print(format_lab(figure, applicable=not args.quick))
+    _write_json(args.json, {"lab": figure})
+    return 1 if args.strict and not args.quick and not figure["met"] else 0
+
+
+def _write_json(path: Path | None, figures: dict[str, Any]) -> None:
+    """``--json PATH``: every figure of the run as JSON."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
+        print(f"figures written to {path}")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,12 @@
 The notebooks are also run by nbval in `make test`; this test checks what the batch and the
 comparative report rely on: the results JSON (named metrics with mean/low/high, the headline
 KPIs) and the tidy tables, and that nothing is written when output_dir is None.
+
+``00_strategy_lab`` is not a lesson but the strategy lab (widgets over :mod:`simlib.lab`): it
+has its own checks at the end of this file.
 """
 
+import ast
 import json
 import math
 import re
@@ -17,7 +21,8 @@ import pytest
 from simlib.metrics import KPI_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+LAB = ROOT / "notebooks" / "00_strategy_lab.ipynb"
+NOTEBOOKS = [path for path in sorted((ROOT / "notebooks").glob("0*.ipynb")) if path != LAB]  # the lessons
 REQUIRED_PARAMETERS = {"scenario", "overrides", "replications", "seed", "output_dir", "lang", "data_source"}
 # The lesson skeleton every playbook notebook follows, in this order; STEPS stands for the numbered
 # model steps "## 1. …", "## 2. …" between how-to-run and the what-ifs.
@@ -149,3 +154,30 @@ def test_real_data_run_leaks_no_raw_identity(stem, tmp_path):
             text = file.read_text(encoding="utf-8", errors="replace")
             leaked = sorted(value for value in identities if value in text)
             assert leaked == [], f"{file.name} contains raw identities {leaked[:5]}"
+
+
+def test_the_lab_notebook_is_clean_and_its_parameters_are_literals():
+    notebook = nbformat.read(LAB, as_version=4)
+    assert notebook.cells[0].source.startswith("# 策略实验室 · Strategy lab")
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "commit notebooks without outputs"
+    index = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    parameters = set(papermill.inspect_notebook(str(LAB)))
+    assert {"scenario", "overrides", "replications", "seed", "lang"} <= parameters
+    for statement in ast.parse(notebook.cells[index].source).body:
+        assert isinstance(statement, ast.Assign), ast.unparse(statement)
+        ast.literal_eval(statement.value)  # raises on anything but a literal
+    assert "simlib.notebook.start(" in notebook.cells[index + 1].source
+
+
+def test_the_lab_notebook_runs_on_smoke_with_its_defaults(tmp_path):
+    executed = tmp_path / LAB.name
+    papermill.execute_notebook(str(LAB), str(executed), parameters={"scenario": "smoke"},
+                               kernel_name="python3", progress_bar=False, cwd=str(ROOT))
+    outputs = [output for cell in nbformat.read(executed, as_version=4).cells if cell.cell_type == "code"
+               for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
+    markdown = "\n".join(output.data.get("text/markdown", "") for output in outputs if "data" in output)
+    assert "排序值" in markdown and "资格条件" in markdown  # the worked example's two findings
+    assert any("application/vnd.jupyter.widget-view+json" in output.get("data", {}) for output in outputs)

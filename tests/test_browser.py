@@ -8,8 +8,8 @@ file that exists, nothing overflows sideways, and the hostile label shows as pla
 
 Slow (a minute or more: the batch runs real notebooks), so `make test-extended` runs it, not
 `make test`. Its screenshots (full page, and the first 1366×768) go to reports/browser-test/,
-git-ignored like the rest of reports/; ``SIMLIB_UPDATE_SCREENSHOT=1`` also copies the full-page one
-to reports/screenshot.png, the README's picture.
+git-ignored like the rest of reports/; ``SIMLIB_UPDATE_SCREENSHOT=1`` also copies the first screen (the
+summary a reader sees on opening the report) to reports/screenshot.png, the README's picture.
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ def loaded(browser: Browser, report_folder: Path, base_url: str) -> Iterator[Loa
     page.screenshot(path=OUTPUT / "report-1366x768.png")
     page.screenshot(path=OUTPUT / "report-full.png", full_page=True)
     if os.environ.get("SIMLIB_UPDATE_SCREENSHOT") == "1":
-        shutil.copyfile(OUTPUT / "report-full.png", SCREENSHOT)
+        shutil.copyfile(OUTPUT / "report-1366x768.png", SCREENSHOT)
     yield LoadedReport(page, log, url)
     page.close()
 

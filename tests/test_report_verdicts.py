@@ -261,3 +261,12 @@ def test_notebook_builds_with_hostile_labels(hostile_batch_dir, tmp_path):
         assert text in shown  # as text, not as markup
     assert not any("alert(1)" in script for script in page.scripts)
     assert "Verdict: the recommendation is" in shown
+
+
+def test_measured_intervals_stay_within_what_the_quantity_can_be():
+    from simlib.report.claims_check import measured_text
+
+    assert measured_text("count", 0.2, -0.05, 0.45, "en") == "0.20 [0.00, 0.45]"
+    assert measured_text("per_year", 0.2, -0.05, 0.45, "zh") == "0.20 [0.00, 0.45] 次/年"
+    assert measured_text("share", 0.9, 0.7, 1.1, "en") == "90.0% [70.0%, 100.0%]"
+    assert measured_text("lift", -0.01, -0.03, 0.01, "en") == "-1.0% [-3.0%, +1.0%]"

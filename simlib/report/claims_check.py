@@ -26,6 +26,7 @@ _STYLES = {"reproduced": PASS_STYLE, "not_reproduced": FAIL_STYLE,
            "inconclusive": "background-color:#fef3c7;color:#78350f",
            **dict.fromkeys(ECHOES, "color:#4b5563;font-style:italic"), "untestable": "color:#4b5563"}
 #: How a claim's measured value is written, by the claim's unit.
+_NON_NEGATIVE = ("count", "ratio", "roi", "per_year", "minutes", "hours")
 _FORMATS = {"lift": "{:+.1%}", "share": "{:.1%}", "ratio": "{:.2f}×", "roi": "1:{:.2f}", "count": "{:.2f}"}
 _UNIT_WORDS = {"minutes": ("分钟", "min"), "hours": ("小时", "h"), "per_year": ("次/年", "/yr")}
 
@@ -59,11 +60,15 @@ def verdicts(batch: BatchResults, scenarios: Sequence[str], lang: str = "zh") ->
 
 
 def measured_text(unit: str, mean: float, low: float, high: float, lang: str) -> str:
-    """'+3.1% [+1.2%, +5.0%]', '0.39 [0.31, 0.47] 次/年'; a share's interval is clipped to [0, 1]."""
+    """'+3.1% [+1.2%, +5.0%]', '0.39 [0.31, 0.47] 次/年'. A t interval over few replications can
+    reach past what the quantity can be: a share's is clipped to [0, 1], that of a count, ratio or
+    ROI, rate or duration (never negative) at 0."""
     if not math.isfinite(mean):
         return ""
     if unit == "share":
         low, high = max(low, 0.0), min(high, 1.0)
+    elif unit in _NON_NEGATIVE:
+        low = max(low, 0.0)
     pattern = _FORMATS.get(unit, "{:.2f}")
     shown = pattern.format(mean)
     if math.isfinite(low) and math.isfinite(high) and not low == high == mean:

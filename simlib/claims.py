@@ -37,7 +37,6 @@ import math
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -338,9 +337,9 @@ class _Texts(RootModel[dict[str, Text]]):
 @functools.cache  # read once per process
 def explanation_texts() -> dict[str, Text]:
     """The explanation templates, ``{key: Text}`` (see the header of the file)."""
-    source = resources.files("simlib").joinpath(CLAIM_TEXTS_FILE)
+    source = f"simlib/{CLAIM_TEXTS_FILE}"
     try:
-        return _Texts.model_validate(yaml_io.load_text(source.read_text(encoding="utf-8"), source)).root
+        return _Texts.model_validate(yaml_io.load_package_data(CLAIM_TEXTS_FILE)).root
     except ValidationError as error:
         raise ClaimsError(yaml_io.validation_message(error, source)) from None
 

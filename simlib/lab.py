@@ -29,7 +29,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from importlib import resources
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -39,13 +38,12 @@ import pandas as pd
 from simlib import compare, metrics
 from simlib.findings import Check, Finding, effect
 from simlib.formatting import money, num, pp, share, signed, verdict
-from simlib.labels import has_label
+from simlib.labels import has_label, zh_en_catalog
 from simlib.labels import label as catalog_label
 from simlib.model import RunResult, run_replication
 from simlib.params import Params, load_scenario
 from simlib.results import metric
 from simlib.runner import summarize, window
-from simlib.yaml_io import load_text
 
 BASELINE, CHANGED = "baseline", "changed"
 
@@ -75,13 +73,7 @@ TEXTS_FILE = "data/lab_texts.yaml"  # in the simlib package
 @functools.cache
 def texts() -> dict[str, dict[str, str]]:
     """The lab's words, ``{key: {"zh": …, "en": …}}``, from :data:`TEXTS_FILE`."""
-    source = resources.files("simlib").joinpath(TEXTS_FILE)
-    entries = load_text(source.read_text(encoding="utf-8"), source)
-    for key, entry in entries.items():
-        if not isinstance(entry, dict) or set(entry) != {"zh", "en"}:
-            raise ValueError(f"{source}: key {key!r}: expected a mapping of exactly zh and en, "
-                             f"got {entry!r}")
-    return entries
+    return zh_en_catalog(TEXTS_FILE)
 
 
 class LabError(ValueError):

@@ -12,9 +12,8 @@ from __future__ import annotations
 import difflib
 import functools
 import numbers
-from importlib import resources
 
-from simlib.yaml_io import load_text
+from simlib.yaml_io import load_package_data
 
 LANGS = ("zh", "en")
 
@@ -450,13 +449,20 @@ def report_texts() -> dict[str, dict[str, str]]:
 
     Each is an HTML template whose ``{fields}`` the report fills in with escaped values.
     """
-    source = resources.files("simlib").joinpath(REPORT_TEXTS_FILE)
-    texts = load_text(source.read_text(encoding="utf-8"), source)
+    return zh_en_catalog(REPORT_TEXTS_FILE)
+
+
+def zh_en_catalog(relative: str) -> dict[str, dict[str, str]]:
+    """A flat catalog of texts shipped in the package, ``{key: {"zh": …, "en": …}}`` (the report's,
+    the strategy lab's), checked: every entry must hold exactly a zh and an en text."""
+    texts = load_package_data(relative)
+    if not isinstance(texts, dict):
+        raise ValueError(f"simlib/{relative}: expected a mapping of keys to zh and en texts")
     malformed = [key for key, entry in texts.items()
                  if not (isinstance(entry, dict) and set(entry) == set(LANGS)
                          and all(isinstance(text, str) for text in entry.values()))]
     if malformed:
-        raise ValueError(f"{source}: entries {malformed}: expected a zh and an en text each")
+        raise ValueError(f"simlib/{relative}: entries {malformed}: expected a zh and an en text each")
     return texts
 
 

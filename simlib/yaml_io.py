@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -102,6 +103,13 @@ def load_text(text: str, source: str | Path) -> Any:
         raise YamlError(f"{source}:{line} invalid YAML: {error.problem or error.context}") from None
     except yaml.YAMLError as error:
         raise YamlError(f"{source}: invalid YAML: {error}") from None
+
+
+def load_package_data(relative: str) -> Any:
+    """A YAML data file shipped in the simlib package (``simlib/<relative>``, e.g.
+    ``"data/lab_texts.yaml"``), read with :func:`load_text`; errors name the file."""
+    source = resources.files("simlib").joinpath(relative)
+    return load_text(source.read_text(encoding="utf-8"), source)
 
 
 def read_text(path: str | Path) -> str:

@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any
 
 from simlib.labels import LANGS
-from simlib.yaml_io import load_text
+from simlib.yaml_io import load_package_data
 
 SENTENCES_DIR = "data/sentences"  # in the simlib package
 
@@ -45,7 +45,7 @@ def catalog(module: str) -> Mapping[str, Any]:
     source = resources.files("simlib").joinpath(f"{SENTENCES_DIR}/{module}.yaml")
     if not source.is_file():
         raise SentencesError(f"no sentence file {SENTENCES_DIR}/{module}.yaml in the simlib package")
-    entries = load_text(source.read_text(encoding="utf-8"), source)
+    entries = load_package_data(f"{SENTENCES_DIR}/{module}.yaml")
     _check(entries, f"{SENTENCES_DIR}/{module}.yaml")
     return entries
 

@@ -22,7 +22,6 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import pandas as pd
@@ -34,7 +33,7 @@ from simlib.labels import LANGS, has_label, label
 from simlib.params import Params, load_defaults
 from simlib.report_safety import markdown_text
 from simlib.results import mean_ci
-from simlib.yaml_io import load_text
+from simlib.yaml_io import load_package_data
 
 SCOPE_FILE = "data/calibration_scope.yaml"  # in the simlib package
 
@@ -120,8 +119,7 @@ def _lesson(notebook: str, entry: Any, parameters: Mapping[str, Any]) -> LessonS
 
 @functools.cache
 def _catalog() -> dict[str, Any]:
-    source = resources.files("simlib").joinpath(SCOPE_FILE)
-    data = load_text(source.read_text(encoding="utf-8"), source)
+    data = load_package_data(SCOPE_FILE)
     if not isinstance(data, Mapping) or set(data) != {"keys", "texts", "notebooks"}:
         raise ScopeError(f"{SCOPE_FILE}: expected the top-level keys 'keys', 'texts' and 'notebooks'")
     if set(data["keys"]) != set(CALIBRATED_KEYS):

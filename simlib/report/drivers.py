@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any, Literal
 
 import pandas as pd
@@ -61,8 +60,8 @@ class KpiDrivers(_Strict):
 @functools.cache  # read once per process
 def kpi_drivers() -> dict[str, KpiDrivers]:
     """``{kpi: KpiDrivers}`` from ``simlib/data/kpi_drivers.yaml`` (validated; errors name the key)."""
-    source = resources.files("simlib").joinpath(DRIVERS_FILE)
-    data = yaml_io.load_text(source.read_text(encoding="utf-8"), source)
+    source = f"simlib/{DRIVERS_FILE}"
+    data = yaml_io.load_package_data(DRIVERS_FILE)
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected a mapping of KPI names at the top level")
     out = {}

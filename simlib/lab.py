@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from simlib import compare, metrics
+from simlib.analysis import monetization
 from simlib.findings import Check, Finding, effect
 from simlib.formatting import money, num, pp, share, signed, verdict
 from simlib.labels import has_label, zh_en_catalog
@@ -182,9 +183,11 @@ def check_levers(params: Params, changes: Mapping[str, Any]) -> dict[str, Any]:
 
 def planned_commercial_share(params: Params, posts_per_week: float) -> float:
     """Commercial posts ÷ all operator posts a week, with the scenario's weekly content calendar
-    (the share the members judge, before weeks with activity notices)."""
-    total = len(params.content.calendar) + posts_per_week
-    return posts_per_week / total if total else math.nan
+    (the share the members judge, before weeks with activity notices); NaN with no posts at all."""
+    calendar = monetization.calendar_posts_per_week(params)
+    if calendar + posts_per_week == 0:
+        return math.nan
+    return monetization.share_from_posts_per_week(posts_per_week, calendar)
 
 
 def overrides_for(params: Params, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -211,11 +214,7 @@ def overrides_for(params: Params, changes: Mapping[str, Any]) -> dict[str, Any]:
 def _commercial_mix(params: Params, total: float) -> dict[str, float]:
     """``total`` posts a week split over the modes as the scenario splits them (all e-commerce
     when the scenario has none)."""
-    mix = params.monetization.commercial_posts_per_week
-    now = sum(mix.values())
-    if now > 0:
-        return {mode: rate * total / now for mode, rate in mix.items()}
-    return {mode: (total if mode == "ecommerce" else 0.0) for mode in mix}
+    return {mode: total * weight for mode, weight in monetization.scenario_mix(params).items()}
 
 
 def _schedule(params: Params, moved: Mapping[str, int]) -> list[dict[str, Any]]:
@@ -425,14 +424,12 @@ class StrategyLab:
     def _eligibility(self, columns: Mapping[str, Mapping[str, list[float]]]) -> dict[str, list[Any]]:
         """Each arm's checks by the comparative report's own rule (its thresholds, and the
         retention floor set from the baseline)."""
-        from simlib.report.collect import BatchResults
-        from simlib.report.ranking import rank_scenarios
+        from simlib.report.ranking import default_retention_floor, eligibility_checks
 
-        kpis = {arm: {kpi: {**metric(values, _unit(kpi)), "seed": self.seed}
-                      for kpi, values in arm_kpis.items()}
+        kpis = {arm: {kpi: metric(values, _unit(kpi)) for kpi, values in arm_kpis.items()}
                 for arm, arm_kpis in columns.items()}
-        batch = BatchResults(batch_dir=Path("strategy-lab"), kpis=kpis)
-        return rank_scenarios(batch, self.thresholds, baseline=BASELINE).checks
+        floor = default_retention_floor(kpis[BASELINE])
+        return {arm: eligibility_checks(arm_kpis, self.thresholds, floor) for arm, arm_kpis in kpis.items()}
 
     def _findings(self, evaluation: Evaluation) -> list[Finding]:
         """The ranking value's paired difference and the changed scenario's eligibility, in words."""

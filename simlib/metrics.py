@@ -435,8 +435,3 @@ def alert_days(daily: pd.DataFrame, thresholds) -> pd.DataFrame:
 def commercial_share(posts: pd.DataFrame) -> float:
     """Share of operator posts that are commercial."""
     return float(posts["commercial"].mean()) if len(posts) else math.nan
-
-
-def admins_needed(group_size: int, rule) -> int:
-    """The article's staffing rule: above ``group_size_over`` members, at least ``min_admins``."""
-    return rule.min_admins if group_size > rule.group_size_over else max(1, rule.min_admins - 1)

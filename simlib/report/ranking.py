@@ -86,6 +86,16 @@ def eligibility_checks(
     return checks
 
 
+def default_retention_floor(
+    baseline_kpis: Mapping[str, Mapping[str, Any]], tolerance: float = DEFAULT_RETENTION_TOLERANCE
+) -> float | None:
+    """The retention floor when none is given: the baseline's mean 30-day retention − ``tolerance``
+    (None when the baseline has no 30-day retention)."""
+    if RETENTION_KPI not in baseline_kpis:
+        return None
+    return baseline_kpis[RETENTION_KPI]["mean"] - tolerance
+
+
 def closeness(checks: list[Check]) -> tuple[int, int, float]:
     """How far a scenario is from eligible, smaller is closer: (KPIs missing, conditions missed,
     sum of the relative shortfalls of the measured misses)."""
@@ -245,9 +255,9 @@ def rank_scenarios(
     """
     value_name, values, parts = ranking_values(batch)
     tolerance = None
-    if retention_floor is None and RETENTION_KPI in batch.kpis.get(baseline, {}):
-        retention_floor = batch.kpis[baseline][RETENTION_KPI]["mean"] - retention_tolerance
-        tolerance = retention_tolerance
+    if retention_floor is None:
+        retention_floor = default_retention_floor(batch.kpis.get(baseline, {}), retention_tolerance)
+        tolerance = retention_tolerance if retention_floor is not None else None
     rows, checks = [], {}
     for scenario in batch.scenario_names(baseline):
         checks[scenario] = eligibility_checks(batch.kpis[scenario], thresholds, retention_floor)

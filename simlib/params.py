@@ -76,6 +76,8 @@ from simlib.param_layers import ParamsError, deep_merge, expand_dotted, read_yam
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_DIR = ROOT / "params"
 DEFAULTS_FILE = PARAMS_DIR / "defaults.yaml"
+#: The keys that name and describe a scenario rather than set a parameter.
+SCENARIO_HEADER_KEYS = ("name", "label", "description")
 SCENARIOS_DIR = PARAMS_DIR / "scenarios"
 
 

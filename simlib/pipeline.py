@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from simlib import yaml_io
+from simlib.batch.plan import BASELINE_SCENARIO, batch_folder_for
 from simlib.batch_folder import MANIFEST_FILE
 from simlib.calibrate import Calibration, estimate, to_scenario, write_scenario
 from simlib.calibrate.replay import (
@@ -51,7 +52,7 @@ from simlib.report.fitcheck import (
     write_fit_check,
 )
 from simlib.results import atomic_write_text
-from simlib.slug import contained, safe_folder_name, slug_body
+from simlib.slug import slug_body
 
 DEFAULT_NAME = "mygroup"
 TEMPLATE_BATCH = ROOT / "params" / "batches" / "mygroup.yaml"
@@ -155,7 +156,7 @@ def check_fit(calibration: Calibration, log: LoadedLog, scenario_data: dict[str,
         notes.append("Purchases are not calibrated (conversion rates need orders linked to posts): the "
                      "revenue row checks the base scenario's monetization against the orders file.")
     return FitCheck(
-        group=name, baseline=BASE_SCENARIO, window_start=str(calibration.start.date()),
+        group=name, baseline=BASELINE_SCENARIO, window_start=str(calibration.start.date()),
         window_end=str(calibration.end.date()), days=calibration.days, source=calibration.source,
         members_seen=calibration.members_seen, members_at_start=calibration.members_at_start,
         members_at_end=calibration.members_at_end, hidden_members=calibration.hidden_members,
@@ -211,8 +212,8 @@ class GroupReport:
 
 
 def report_batch_dir(name: str, reports_dir: str | os.PathLike) -> Path:
-    """The report's own batch folder, ``<reports>/<name>``."""
-    return contained(Path(reports_dir).resolve(), safe_folder_name(name))
+    """The report's own batch folder, ``<reports>/<name>``, as the batch names it."""
+    return batch_folder_for(name, reports_dir)
 
 
 def report_from_exports(paths: Sequence[str | os.PathLike], name: str = DEFAULT_NAME, *,

@@ -44,7 +44,6 @@ RUN_PARAMETERS = ("scenario", "overrides", "replications", "seed", "output_dir",
 REPORT_PARAMETERS = ("batch_dir", "lang", "output_html")
 BASELINE_SCENARIO = "baseline"  # with a batch baseline, the scenario that is the baseline itself
 BEHAVIOUR_BLOCKS = ("members", "arrivals")  # what a calibrated group sets: how its members behave
-SCENARIO_HEADER_KEYS = ("name", "label", "description")
 
 log = logging.getLogger(__name__)
 
@@ -253,15 +252,35 @@ def _changed_behaviours(baseline: ScenarioRef, group_file: Mapping[str, Any], gr
     return warnings
 
 
-def _compose(baseline: ScenarioRef, group: Any, strategy: ScenarioRef, key: str, overrides: Mapping[str, Any],
+@dataclass(frozen=True)
+class _Baseline:
+    """A batch's baseline, read once for every strategy composed over it."""
+
+    ref: ScenarioRef
+    params: Any  # its validated Params
+    file: Mapping[str, Any]  # the keys its file gives
+    layers: Mapping[str, Any]  # defaults ⊕ the file's parameters
+    dump: dict[str, Any]  # ``params`` as JSON-ready values, to compare behaviours
+
+
+def _read_baseline(ref: ScenarioRef, params: Any) -> _Baseline:
+    from simlib.params import SCENARIO_HEADER_KEYS, deep_merge, load_defaults, read_yaml
+
+    file = read_yaml(ref.path)
+    behaviours = {k: v for k, v in file.items() if k not in SCENARIO_HEADER_KEYS}
+    layers = deep_merge(load_defaults(), behaviours, source=str(ref.path))
+    return _Baseline(ref, params, file, layers, params.model_dump(mode="json"))
+
+
+def _compose(base: _Baseline, strategy: ScenarioRef, key: str, overrides: Mapping[str, Any],
              batch_file: Path) -> tuple[ScenarioRef, list[str]]:
     """The strategy applied to the baseline (defaults ⊕ baseline ⊕ strategy), validated with the
     batch's overrides, as a scenario file's content; and the behaviours it changes (warnings)."""
-    from simlib.params import ParamsError, deep_merge, load_defaults, read_yaml
+    from simlib.params import SCENARIO_HEADER_KEYS, ParamsError, deep_merge, read_yaml
 
+    baseline, group = base.ref, base.params
     own = read_yaml(strategy.path)
     levers = {k: v for k, v in own.items() if k not in SCENARIO_HEADER_KEYS}
-    group_file = read_yaml(baseline.path)
     where = f"{batch_file}: key '{key}' = {strategy.entry!r} applied to the baseline {baseline.name!r}"
     try:
         composed = group.with_overrides(levers, source=str(strategy.path))
@@ -283,16 +302,14 @@ def _compose(baseline: ScenarioRef, group: Any, strategy: ScenarioRef, key: str,
     }
     # The content is the three files merged (the keys they give, as a scenario file holds them);
     # ``composed`` above is the same merge, validated.
-    behaviours = {k: v for k, v in group_file.items() if k not in SCENARIO_HEADER_KEYS}
-    layers = deep_merge(load_defaults(), behaviours, source=str(baseline.path))
-    data = {**header, **deep_merge(layers, levers, source=str(strategy.path))}
+    data = {**header, **deep_merge(base.layers, levers, source=str(strategy.path))}
     # Names only, no paths: the content is hashed into the run's key, which must not depend on where
     # the checkout lives.
     text = f"# Composed by simlib batch: defaults ⊕ baseline {baseline.name} ⊕ {strategy.name}.\n"
     text += yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
     content = text.encode("utf-8")
-    warnings = _changed_behaviours(baseline, group_file, group.model_dump(mode="json"),
-                                   composed.model_dump(mode="json"), strategy, batch_file)
+    warnings = _changed_behaviours(baseline, base.file, base.dump, composed.model_dump(mode="json"),
+                                   strategy, batch_file)
     ref = ScenarioRef(name=strategy.name, entry=strategy.entry, path=strategy.path, slug=strategy.slug,
                       content_sha256=hashlib.sha256(content).hexdigest(), content=content)
     return ref, warnings
@@ -324,6 +341,11 @@ def _check_parameters(notebook: NotebookRef, required: Iterable[str]) -> None:
             f"{notebook.path}: the 'parameters' cell lacks {', '.join(missing)}; expected a cell tagged "
             f"'parameters' defining: {', '.join(required)} (found: {', '.join(declared) or 'none'})"
         )
+
+
+def batch_folder_for(name: str, reports_dir: str | os.PathLike) -> Path:
+    """A batch's folder, ``<reports>/<name>`` (the name made safe, kept inside ``reports``)."""
+    return contained(Path(reports_dir).resolve(), safe_folder_name(name))
 
 
 def _first_repeated(names: Iterable[str]) -> str | None:
@@ -387,7 +409,7 @@ def plan_batch(
         _check_parameters(report, REPORT_PARAMETERS)
 
     reports_root = Path(reports_dir).resolve()
-    batch_dir = contained(reports_root, safe_folder_name(config.name))
+    batch_dir = batch_folder_for(config.name, reports_root)
     runs = [_run_spec(config, batch_dir, nb, scenario) for nb in notebooks for scenario in scenarios]
     for warning in warnings:
         log.warning("%s", warning)
@@ -399,7 +421,7 @@ def _apply_to_baseline(config: BatchConfig, strategies: list[ScenarioRef], scena
     """Every scenario of the batch composed over its baseline (module docstring), validated."""
     assert config.baseline is not None
     baseline = _resolve_scenario(config.baseline, "baseline", scenarios_dir, batch_file)
-    group = _validate_scenario(baseline, "baseline", {}, batch_file)
+    base = _read_baseline(baseline, _validate_scenario(baseline, "baseline", {}, batch_file))
     if BASELINE_SCENARIO not in {s.name for s in strategies}:
         raise BatchFileError(
             f"{batch_file}: key 'scenarios': got {config.scenarios!r}; with 'baseline: {config.baseline}' "
@@ -410,7 +432,7 @@ def _apply_to_baseline(config: BatchConfig, strategies: list[ScenarioRef], scena
     for index, strategy in enumerate(strategies):
         key = f"scenarios[{index}]"
         _validate_scenario(strategy, key, {}, batch_file)  # alone first: errors name its file
-        ref, changed = _compose(baseline, group, strategy, key, config.overrides, batch_file)
+        ref, changed = _compose(base, strategy, key, config.overrides, batch_file)
         composed.append(ref)
         warnings += changed
     return composed, warnings

@@ -37,12 +37,12 @@ from simlib import metrics
 from simlib.calibrate.calibration import Calibration, estimate
 from simlib.calibrate.estimates import CalibrationError
 from simlib.calibrate.scenario import GROUP_LIMIT, exit_split_estimable, nested_set
+from simlib.calibrate.window import HIDDEN_PREFIX
+from simlib.params import SCENARIO_HEADER_KEYS, load_scenario
+from simlib.schema import EVENT_COLUMNS, MEMBER_COLUMNS
 
 #: The events a chat export shows (an orders file adds ``purchase``).
 CHAT_EXPORT_EVENTS = ("message", "join", "leave", "removed")
-#: Stand-in ids of members the group size adds back (present all window, never seen).
-HIDDEN_PREFIX = "~hidden"
-HEADER_KEYS = ("name", "label", "description")
 REFINE_REPLICATIONS = 8
 REFINE_SEED = 1  # the refinement's replications; the fit check uses the batch's seed, not these
 MAX_ITERATIONS = 8
@@ -94,13 +94,12 @@ def export_view(members: pd.DataFrame, events: pd.DataFrame, start: pd.Timestamp
     does. A size below the members seen at the end is an error.
     """
     inside = (events["ts"] >= start) & (events["ts"] < end) & events["member_id"].notna()
-    columns = ["ts", "group_id", "member_id", "event", "ref_id", "amount"]
-    view = events.loc[inside & events["event"].isin(list(kinds)), columns].copy()
+    view = events.loc[inside & events["event"].isin(list(kinds)), EVENT_COLUMNS].copy()
     is_join = (view["event"] == "join").to_numpy()
     view["ref_id"] = view["ref_id"].astype(object).where(is_join, None)
     view["member_id"] = view["member_id"].astype(str)
     seen = set(view["member_id"])
-    roster = members[["member_id", "group_id", "join_ts", "channel", "left_ts"]].copy()
+    roster = members[MEMBER_COLUMNS].copy()
     roster["member_id"] = roster["member_id"].astype(str)
     roster = roster[roster["member_id"].isin(seen)].reset_index(drop=True)
     before = pd.Timestamp(start) - pd.Timedelta(seconds=1)
@@ -133,14 +132,14 @@ def window_bounds(calibration: Calibration) -> tuple[pd.Timestamp, pd.Timestamp]
 
 
 def replay_params(scenario_data: Mapping[str, Any], calibration: Calibration,
-                  values: Mapping[str, Any] | None = None) -> Any:
+                  values: Mapping[str, Any] | None = None, defaults: Any = None) -> Any:
     """The calibrated scenario (``scenario_data``, as :func:`simlib.calibrate.to_scenario` gives it,
     with ``values`` by dotted key on top) set to replay the observed window: as many days, from its
     first day, starting with the group's size then; one group whose newcomers are turned away when
-    it is full (``community.overflow: lost``), as one group's export shows it."""
-    from simlib.params import load_scenario
+    it is full (``community.overflow: lost``), as one group's export shows it. ``defaults``: the
+    default parameters when the caller has them already (read from ``params/defaults.yaml`` if not)."""
 
-    data = copy.deepcopy({k: v for k, v in scenario_data.items() if k not in HEADER_KEYS})
+    data = copy.deepcopy({k: v for k, v in scenario_data.items() if k not in SCENARIO_HEADER_KEYS})
     for key, value in (values or {}).items():
         nested_set(data, key, value)
     at_start = min(calibration.members_at_start, GROUP_LIMIT)
@@ -152,7 +151,8 @@ def replay_params(scenario_data: Mapping[str, Any], calibration: Calibration,
         "community.overflow": "lost",
     }.items():
         nested_set(data, key, value)
-    return load_scenario(None).with_overrides(data, source="the calibrated scenario, replayed")
+    base = defaults if defaults is not None else load_scenario(None)
+    return base.with_overrides(data, source="the calibrated scenario, replayed")
 
 
 @dataclass
@@ -313,6 +313,9 @@ class _Search:
             if _usable(calibration.estimates.get(name)) and any(t.scale == "clock" for t in chosen)]
         self.observed = {name: calibration.estimates[name] for name, _ in self.measures}
         self.evaluations = 0
+        # Read once: every evaluation replays on the defaults and estimates with their tier rules
+        # (as calibrate.estimate does by default), and the search makes dozens of evaluations.
+        self.defaults = load_scenario(None)
 
     def parameters(self, x: np.ndarray) -> dict[str, float]:
         return {t.parameter: _from_x(float(value), t) for t, value in zip(self.chosen, x, strict=True)}
@@ -320,12 +323,12 @@ class _Search:
     def simulate(self, x: np.ndarray) -> dict[str, float]:
         """Each target's estimator, averaged over the replications' simulated exports."""
         self.evaluations += 1
-        params = replay_params(self.scenario_data, self.calibration, self.parameters(x))
+        params = replay_params(self.scenario_data, self.calibration, self.parameters(x), self.defaults)
         found: dict[str, list[float]] = {name: [] for name, _ in self.measures}
         for group in replay(params, self.replications, self.seed, with_group_size=self.with_group_size):
             try:
                 result = estimate(group.tables, start=group.start, end=group.end - pd.Timedelta(days=1),
-                                  bootstrap=100, seed=group.replication)
+                                  rules=self.defaults.tiering.rules, bootstrap=100, seed=group.replication)
             except CalibrationError:  # a replication without messages or members: nothing to measure
                 continue
             for name, values in found.items():

@@ -20,6 +20,7 @@ from simlib.calibrate.calibration import Calibration
 from simlib.calibrate.estimates import CalibrationError, daily_hazard
 from simlib.calibrate.exits import MIN_SPLIT_EXITS
 from simlib.params import (
+    SCENARIO_HEADER_KEYS,
     ParamsError,
     deep_merge,
     load_defaults,
@@ -145,7 +146,7 @@ def _scenario(calibration: Calibration, name: str, base: str | Path | None, labe
     put("simulation.group_cap", int(cap), "at least the group's current size")
     put("simulation.start_date", str((calibration.end + pd.Timedelta(days=1)).date()),
         "the day after the data window")
-    data = {key: value for key, value in base_data.items() if key not in ("name", "label", "description")}
+    data = {key: value for key, value in base_data.items() if key not in SCENARIO_HEADER_KEYS}
     if description is None:
         on_top = f", on top of {Path(str(base)).stem}" if base else ""
         description = f"calibrated to {calibration.source} over {window}" + on_top

@@ -14,6 +14,9 @@ import pandas as pd
 from simlib.calibrate.estimates import CalibrationError
 from simlib.schema import TZ
 
+#: Stand-in ids of members the group size adds back (present all window, never seen in it).
+HIDDEN_PREFIX = "~hidden"
+
 
 @dataclass
 class Spells:
@@ -223,7 +226,8 @@ def _spells(members: pd.DataFrame, events: pd.DataFrame, start: pd.Timestamp, n_
                 "(give one of them)")
         hidden = hidden_end
     if hidden:
-        ids = np.concatenate([ids, np.array([f"~hidden{i:05d}" for i in range(hidden)], dtype=object)])
+        stand_ins = np.array([f"{HIDDEN_PREFIX}{i:05d}" for i in range(hidden)], dtype=object)
+        ids = np.concatenate([ids, stand_ins])
         entry = np.concatenate([entry, np.zeros(hidden, dtype=np.int64)])
         last = np.concatenate([last, np.full(hidden, n_days - 1, dtype=np.int64)])
         exit_kind = np.concatenate([exit_kind, np.full(hidden, "", dtype=object)])

@@ -315,10 +315,11 @@ def _interval(entry: Mapping[str, Any] | None) -> tuple[float, float, float]:
     return mean, low, high
 
 
-def _measured_text(claim: Claim, mean: float, low: float, high: float, lang: str) -> str:
-    """'+3.1% [+1.2%, +5.0%]', '0.39 [0.31, 0.47] 次/年': a unit word follows the interval, once."""
-    word = _UNIT_WORDS.get(claim.unit, {}).get(lang, "")
-    unit = "count" if word else claim.unit
+def measured_text(unit: str, mean: float, low: float, high: float, lang: str) -> str:
+    """A measurement of a claim's ``unit`` with its interval: '+3.1% [+1.2%, +5.0%]',
+    '0.39 [0.31, 0.47] 次/年' (a unit word follows the interval, once)."""
+    word = _UNIT_WORDS.get(unit, {}).get(lang, "")
+    unit = "count" if word else unit
     text = _number(mean, unit, lang)
     if not low == high == mean:
         text += f" [{_number(low, unit, lang)}, {_number(high, unit, lang)}]"
@@ -384,7 +385,7 @@ def _explanation_fields(claim: Claim, interval: tuple[float, float, float], lang
     fields = {
         "fig": figure_text(claim, lang) if claim.figure is not None
         else explanation_texts()["phrase_no_figure"].text(lang),
-        "sim": _measured_text(claim, *interval, lang) if measured else "—",
+        "sim": measured_text(claim.unit, *interval, lang) if measured else "—",
         "tol": _tolerance_text(claim, lang) if claim.tolerance is not None else "",
         "none": "" if claim.no_effect is None else _number(claim.no_effect, claim.unit, lang, exact=True),
         "metric": f"{claim.metric.notebook}: {claim.metric.name}" if claim.metric else "—",

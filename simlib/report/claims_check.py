@@ -25,10 +25,8 @@ ECHOES = ("echo_input", "echo_calibrated")
 _STYLES = {"reproduced": PASS_STYLE, "not_reproduced": FAIL_STYLE,
            "inconclusive": "background-color:#fef3c7;color:#78350f",
            **dict.fromkeys(ECHOES, "color:#4b5563;font-style:italic"), "untestable": "color:#4b5563"}
-#: How a claim's measured value is written, by the claim's unit.
+#: Units of quantities that are never negative (their intervals are shown clipped at 0).
 _NON_NEGATIVE = ("count", "ratio", "roi", "per_year", "minutes", "hours")
-_FORMATS = {"lift": "{:+.1%}", "share": "{:.1%}", "ratio": "{:.2f}×", "roi": "1:{:.2f}", "count": "{:.2f}"}
-_UNIT_WORDS = {"minutes": ("分钟", "min"), "hours": ("小时", "h"), "per_year": ("次/年", "/yr")}
 
 
 def _metrics(batch: BatchResults, notebook: str, scenario: str) -> Mapping[str, Any]:
@@ -69,12 +67,9 @@ def measured_text(unit: str, mean: float, low: float, high: float, lang: str) ->
         low, high = max(low, 0.0), min(high, 1.0)
     elif unit in _NON_NEGATIVE:
         low = max(low, 0.0)
-    pattern = _FORMATS.get(unit, "{:.2f}")
-    shown = pattern.format(mean)
-    if math.isfinite(low) and math.isfinite(high) and not low == high == mean:
-        shown += f" [{pattern.format(low)}, {pattern.format(high)}]"
-    word = _UNIT_WORDS.get(unit)
-    return f"{shown} {word[0 if lang == 'zh' else 1]}" if word else shown
+    if not (math.isfinite(low) and math.isfinite(high)):
+        low = high = mean  # no interval: the measurement alone
+    return claims.measured_text(unit, mean, low, high, lang)
 
 
 def _cell(row: Any, lang: str) -> str:

@@ -38,27 +38,14 @@ def render_html_table(
     frame: pd.DataFrame,
     styles: pd.DataFrame | None = None,
     caption: str | None = None,
-    links: Mapping[str, str] | None = None,
 ) -> str:
     """An HTML table of ``frame``; headers, cells, caption and styles are all escaped.
 
-    ``styles`` (same shape and columns) holds inline CSS per cell. ``links`` names columns whose
-    cells are hrefs: ``{column: text column}`` renders ``<a href=cell>text</a>``.
+    ``styles`` (same shape and columns) holds inline CSS per cell.
     """
-    links = dict(links or {})
-    hidden = set(links.values())
-    columns = [c for c in frame.columns if c not in hidden]
-    rows = []
-    for position in range(len(frame)):
-        row = {}
-        for column in columns:
-            value = frame[column].iloc[position]
-            if column in links:
-                shown = html_text(frame[links[column]].iloc[position])
-                row[column] = f'<a href="{html_text(value)}">{shown}</a>'
-            else:
-                row[column] = html_text(_cell_text(value))
-        rows.append(row)
+    columns = list(frame.columns)
+    rows = [{column: html_text(_cell_text(frame[column].iloc[position])) for column in columns}
+            for position in range(len(frame))]
     return render_fragment_table(columns, rows, styles, caption)
 
 

@@ -23,7 +23,7 @@ from simlib.report_safety import html_text
 _RULES = {RANKING_VALUE: "rule_ranking_value", LEGACY_VALUE: "rule_net", "roi": "rule_roi"}
 
 
-def _unit_kpi(ranking: Ranking) -> str:
+def unit_kpi(ranking: Ranking) -> str:
     """The KPI whose number format the ranking value takes (money, or the ROI ratio)."""
     return "roi" if ranking.value_name == "roi" else "revenue_per_member"
 
@@ -70,21 +70,21 @@ def ranking_display(
     """The ranked table for display and its cell styles: value [95% interval] with its parts,
     the paired difference vs. the baseline, eligibility and the conditions missed."""
     value_label = label(ranking.value_name, lang)
-    unit_kpi = _unit_kpi(ranking)
+    value_unit = unit_kpi(ranking)
     rows, styles = [], []
     for row in ranking.table.itertuples(index=False):
-        vs_baseline = format_diff(row.diff, row.diff_low, row.diff_high, unit_kpi, "")
+        vs_baseline = format_diff(row.diff, row.diff_low, row.diff_high, value_unit, "")
         cells = {
             column_name("rank", lang): row.rank,
             column_name("scenario", lang): batch.display_name(row.scenario),
             column_name("value", lang, value_label=value_label):
-                format_interval(row.value, row.value_low, row.value_high, unit_kpi),
+                format_interval(row.value, row.value_low, row.value_high, value_unit),
         }
         parts = ranking.parts.get(row.scenario, {})
         for part in RANKING_PARTS if ranking.parts else ():
             entry = parts.get(part)
             cells[column_name("value", lang, value_label=label(part, lang))] = (
-                format_interval(entry["mean"], entry["low"], entry["high"], unit_kpi) if entry else "–")
+                format_interval(entry["mean"], entry["low"], entry["high"], value_unit) if entry else "–")
         cells[column_name("vs_baseline", lang)] = "" if row.scenario == ranking.baseline else vs_baseline
         cells[column_name("status", lang)] = plain_text("eligible" if row.eligible else "not_eligible", lang)
         cells[column_name("reasons", lang)] = misses_text(ranking.checks[row.scenario], lang)
@@ -106,8 +106,8 @@ def recommendation_html(batch: BatchResults, ranking: Ranking, lang: str = "zh")
         return ""
     top = table.iloc[0]
     value_label = _in_sentence(label(ranking.value_name, lang), lang)
-    unit_kpi = _unit_kpi(ranking)
-    value = format_interval(top["value"], top["value_low"], top["value_high"], unit_kpi)
+    value_unit = unit_kpi(ranking)
+    value = format_interval(top["value"], top["value_low"], top["value_high"], value_unit)
     why = text("why_eligible", lang, value_label=value_label, value=value)
     parts = [raw_text("winner", lang, name=html_text(batch.display_name(top["scenario"])), why=why)]
     if top["scenario"] == ranking.baseline:
@@ -116,8 +116,8 @@ def recommendation_html(batch: BatchResults, ranking: Ranking, lang: str = "zh")
         key = "vs_baseline_sig" if top["diff_significant"] else "vs_baseline_nonsig"
         parts.append(text(
             key, lang, value_label=value_label,
-            diff=format_diff(top["diff"], math.nan, math.nan, unit_kpi, ""),
-            interval=_bracket(top["diff_low"], top["diff_high"], unit_kpi),
+            diff=format_diff(top["diff"], math.nan, math.nan, value_unit, ""),
+            interval=_bracket(top["diff_low"], top["diff_high"], value_unit),
             method=plain_text(top["diff_method"], lang),
         ))
     else:
@@ -135,7 +135,7 @@ def _lead_html(batch: BatchResults, ranking: Ranking, top: pd.Series, second: pd
     a, b = ranking.values.get(top["scenario"]), ranking.values.get(second["scenario"])
     if a is None or b is None:
         return ""
-    unit_kpi = _unit_kpi(ranking)
+    value_unit = unit_kpi(ranking)
     diff = difference(b, a)  # the leader minus the runner-up
     overlap = not (top["value_low"] > second["value_high"] or second["value_low"] > top["value_high"])
     if diff["excludes_zero"] and not overlap:
@@ -144,11 +144,11 @@ def _lead_html(batch: BatchResults, ranking: Ranking, top: pd.Series, second: pd
         certainty = "sure_paired"
     else:
         certainty = "sure_unclear"
-    interval = _bracket(diff["low"], diff["high"], unit_kpi) if diff["method"] != "none" else "–"
+    interval = _bracket(diff["low"], diff["high"], value_unit) if diff["method"] != "none" else "–"
     return raw_text(
         "vs_second", lang,
         second=html_text(batch.display_name(second["scenario"])),
-        diff=html_text(format_diff(diff["mean_diff"], math.nan, math.nan, unit_kpi, "")),
+        diff=html_text(format_diff(diff["mean_diff"], math.nan, math.nan, value_unit, "")),
         interval=html_text(interval),
         method=text(diff["method"], lang),
         certainty=text(certainty, lang),

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 
+from simlib.compare import excludes_zero
 from simlib.report.collect import BatchResults
 from simlib.report.eligibility import scenario_misses
 from simlib.report.html import format_diff
 from simlib.report.ranking import Ranking
+from simlib.report.recommendation import unit_kpi
 from simlib.report.robustness import Robustness
 from simlib.report.robustness_section import depends_on_text, verdict_html
 from simlib.report.tables import run_status
@@ -48,13 +50,12 @@ def _versus_baseline(batch: BatchResults, ranking: Ranking, subject: str, lang: 
     row = ranking.table.set_index("scenario").loc[subject]
     if row["diff_method"] == "none" or not math.isfinite(row["diff_low"]):
         return text("summary_vs_baseline_na", lang), ""
-    unit = "roi" if ranking.value_name == "roi" else "revenue_per_member"
-    diff = format_diff(row["diff"], row["diff_low"], row["diff_high"], unit, "")
+    diff = format_diff(row["diff"], row["diff_low"], row["diff_high"], unit_kpi(ranking), "")
     by_how_much = text("summary_vs_baseline", lang, name=batch.display_name(subject),
                        baseline=batch.display_name(ranking.baseline), diff=diff,
                        method=plain_text(row["diff_method"], lang))
-    excludes_zero = row["diff_low"] > 0 or row["diff_high"] < 0
-    return by_how_much, text("summary_interval_clear" if excludes_zero else "summary_interval_unclear", lang)
+    clear = excludes_zero({"low": row["diff_low"], "high": row["diff_high"]})
+    return by_how_much, text("summary_interval_clear" if clear else "summary_interval_unclear", lang)
 
 
 def _alert(batch: BatchResults, lang: str) -> str:

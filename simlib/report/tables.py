@@ -21,34 +21,23 @@ from simlib.params import DEFAULTS_FILE, ROOT, load_scenario, resolve_scenario_p
 from simlib.report.collect import DEFAULT_BASELINE, BatchResults, is_number
 from simlib.report_safety import csv_safe
 
+#: The headline KPIs with the kind of number each one is, in the report's tables, each narrow enough
+#: for the page: health and retention, then value and size ({report text key of the caption: KPIs}).
+_KPI_TABLES: dict[str, dict[str, str]] = {
+    "kpis_health": {
+        "retention_d30": "share", "retention_d90": "share", "messages_per_100_members_per_day": "rate",
+        "revisit_7d": "share", "activity_conversion": "share", "share_rate": "share", "exits": "count",
+    },
+    "kpis_value": {
+        "revenue_per_member": "CNY", "ltv": "CNY", "cost": "CNY", "roi": "ratio", "ranking_value": "CNY",
+        "net_value": "CNY", "residual_value": "CNY", "members_end": "count", "groups": "count",
+        "newcomers_lost": "count",
+    },
+}
 #: The headline KPIs, in display order, with the kind of number each one is.
-KPIS: dict[str, str] = {
-    "retention_d30": "share",
-    "retention_d90": "share",
-    "messages_per_100_members_per_day": "rate",
-    "revisit_7d": "share",
-    "activity_conversion": "share",
-    "share_rate": "share",
-    "exits": "count",
-    "revenue_per_member": "CNY",
-    "ltv": "CNY",
-    "cost": "CNY",
-    "roi": "ratio",
-    "ranking_value": "CNY",
-    "net_value": "CNY",
-    "residual_value": "CNY",
-    "members_end": "count",
-    "groups": "count",
-    "newcomers_lost": "count",
-}
-#: The report's KPI tables, each narrow enough for the page: health and retention, then value and
-#: size ({report text key of the caption: KPIs}). KPIs outside them are in the CSV export only.
-KPI_GROUPS: dict[str, tuple[str, ...]] = {
-    "kpis_health": ("retention_d30", "retention_d90", "messages_per_100_members_per_day", "revisit_7d",
-                    "activity_conversion", "share_rate", "exits"),
-    "kpis_value": ("revenue_per_member", "ltv", "cost", "roi", "ranking_value", "net_value", "residual_value",
-                   "members_end", "groups", "newcomers_lost"),
-}
+KPIS: dict[str, str] = {kpi: kind for table in _KPI_TABLES.values() for kpi, kind in table.items()}
+#: The report's KPI tables: {report text key of the caption: KPIs}.
+KPI_GROUPS: dict[str, tuple[str, ...]] = {caption: tuple(table) for caption, table in _KPI_TABLES.items()}
 
 
 def load_health_thresholds(scenario: str | Path | None = None) -> tuple[dict[str, float], str]:
@@ -229,7 +218,7 @@ def relative_href(target: Path, html_dir: Path) -> str:
 
 def run_links(batch: BatchResults, html_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """Every executed notebook's HTML with an href relative to ``html_dir`` (default: the batch
-    folder): notebook, scenario (its name), label (its display name), href.
+    folder): notebook, scenario (its name), href.
 
     Only files that exist inside ``<batch_dir>/runs`` are linked; path segments are URL-quoted.
     """
@@ -239,6 +228,6 @@ def run_links(batch: BatchResults, html_dir: str | os.PathLike | None = None) ->
     for run in sorted(batch.runs, key=lambda r: (r.notebook, r.scenario)):
         if run.html is None or not run.html.resolve().is_relative_to(runs_root):
             continue
-        rows.append({"notebook": run.notebook, "scenario": run.scenario,
-                     "label": batch.display_name(run.scenario), "href": relative_href(run.html, base)})
-    return pd.DataFrame(rows, columns=["notebook", "scenario", "label", "href"])
+        href = relative_href(run.html, base)
+        rows.append({"notebook": run.notebook, "scenario": run.scenario, "href": href})
+    return pd.DataFrame(rows, columns=["notebook", "scenario", "href"])

@@ -93,8 +93,8 @@ def _assess(batch_dir: Path, assumptions=ASSUMPTIONS, replications: int = REPLIC
             thresholds: dict[str, float] = NO_THRESHOLDS):
     batch = report.collect(batch_dir)
     answer = report.rank_scenarios(batch, thresholds, "costly", retention_floor=0.0)
-    result = report.assess(batch, answer, report.batch_parameters(batch), thresholds, baseline="costly",
-                           retention_floor=0.0, replications=replications, assumptions=assumptions)
+    result = report.assess(batch, answer, report.batch_parameters(batch), replications=replications,
+                           assumptions=assumptions)
     return batch, answer, result
 
 
@@ -130,7 +130,7 @@ def test_an_older_run_is_rebuilt_from_its_notebook_until_its_file_changes(tmp_pa
     assert not changed.complete
     batch = report.collect(batch_dir)
     answer = report.rank_scenarios(batch, NO_THRESHOLDS, "costly", retention_floor=0.0)
-    result = report.assess(batch, answer, changed, NO_THRESHOLDS, baseline="costly", retention_floor=0.0)
+    result = report.assess(batch, answer, changed)
     assert result.not_assessed == "not_rebuilt" and result.robust is None and result.outcomes == {}
     section = robustness_section.robustness_html(batch, answer, result, "en")
     assert "cannot be rebuilt" in section and "warned 小场景" in section and "changed since" in section

@@ -27,7 +27,6 @@ from simlib.params import Params
 from simlib.report.collect import BatchResults
 from simlib.report.drivers import resolve_param
 from simlib.report.ranking import (
-    DEFAULT_RETENTION_TOLERANCE,
     RANKING_PARTS,
     RANKING_VALUE,
     Ranking,
@@ -218,11 +217,14 @@ def _entries(result: Any, seed: int) -> dict[str, dict[str, Any]]:
     return {name: {**entry, "seed": seed} for name, entry in result.kpi_entries().items()}
 
 
-def _ranking(batch: BatchResults, kpis: dict[str, dict[str, dict[str, Any]]], thresholds: Mapping[str, float],
-             baseline: str, retention_floor: float | None) -> Ranking:
-    """The report's ranking rule on re-simulated KPIs (scenario names and labels from ``batch``)."""
+def _ranking(batch: BatchResults, kpis: dict[str, dict[str, dict[str, Any]]], answer: Ranking) -> Ranking:
+    """The rule that ranked ``answer`` (its thresholds, baseline and retention floor: the floor it
+    was given, or the same tolerance below the baseline's re-simulated retention) on re-simulated
+    KPIs (scenario names and labels from ``batch``)."""
     simulated = BatchResults(batch_dir=batch.batch_dir, scenarios=batch.scenarios, kpis=kpis)
-    return rank_scenarios(simulated, thresholds, baseline, retention_floor, DEFAULT_RETENTION_TOLERANCE)
+    if answer.retention_tolerance is None:  # the floor was given
+        return rank_scenarios(simulated, answer.thresholds, answer.baseline, answer.retention_floor)
+    return rank_scenarios(simulated, answer.thresholds, answer.baseline, None, answer.retention_tolerance)
 
 
 def _plan(rebuilt: BatchParameters, assumptions: Sequence[Assumption], baseline: str, result: Robustness
@@ -322,12 +324,12 @@ def _reproduces(batch: BatchResults, base: Mapping[str, Mapping[str, Any]]) -> b
     return True if compared else None
 
 
-def assess(batch: BatchResults, answer: Ranking, rebuilt: BatchParameters, thresholds: Mapping[str, float], *,
-           baseline: str, retention_floor: float | None = None, replications: int = DEFAULT_REPLICATIONS,
-           workers: int = 1, assumptions: Sequence[Assumption] = ASSUMPTIONS) -> Robustness:
+def assess(batch: BatchResults, answer: Ranking, rebuilt: BatchParameters, *,
+           replications: int = DEFAULT_REPLICATIONS, workers: int = 1,
+           assumptions: Sequence[Assumption] = ASSUMPTIONS) -> Robustness:
     """Rank the batch's scenarios again under every variant of ``assumptions`` (see the module
-    docstring). ``answer`` is the report's ranking of the batch; ``rebuilt`` its scenarios'
-    parameters (:func:`simlib.report.rebuild.batch_parameters`)."""
+    docstring), by the rule that ranked ``answer`` (the report's ranking of the batch); ``rebuilt``
+    is its scenarios' parameters (:func:`simlib.report.rebuild.batch_parameters`)."""
     result = Robustness(subject=answer.recommended or answer.closest, replications=replications,
                         batch_replications=rebuilt.replications, seed=rebuilt.seed)
     result.subject_kind = "recommended" if answer.recommended else "closest"
@@ -341,15 +343,15 @@ def assess(batch: BatchResults, answer: Ranking, rebuilt: BatchParameters, thres
     if result.not_assessed:
         return result
     started = time.perf_counter()
-    plans = _plan(rebuilt, assumptions, baseline, result)
+    plans = _plan(rebuilt, assumptions, answer.baseline, result)
     kpis, result.simulated = _simulate(plans, replications, rebuilt.seed, workers)
-    base_ranking = _ranking(batch, kpis[""], thresholds, baseline, retention_floor)
+    base_ranking = _ranking(batch, kpis[""], answer)
     if result.subject_kind == "recommended":
         others = [name for name in base_ranking.table["scenario"] if name != result.subject]
         result.runner_up = others[0] if others else None
     result.base = result.outcome(base_ranking)
     for variant in result.variants:
-        ranking = _ranking(batch, kpis[variant.key], thresholds, baseline, retention_floor)
+        ranking = _ranking(batch, kpis[variant.key], answer)
         result.outcomes[variant.key] = result.outcome(ranking)
     result.reproduces_batch = _reproduces(batch, kpis[""])
     result.seconds = time.perf_counter() - started

@@ -438,16 +438,17 @@ def _apply_to_baseline(config: BatchConfig, strategies: list[ScenarioRef], scena
     return composed, warnings
 
 
+def run_parameters(scenario: Any, overrides: Mapping[str, Any], replications: Any, seed: Any, lang: Any
+                   ) -> dict[str, Any]:
+    """The parameters a batch gives a run's notebook (``scenario``: the file's path to run it, its
+    name to hash it); :func:`params_hash` of them with the scenario's name keys the run."""
+    return {"scenario": scenario, "overrides": dict(overrides), "replications": replications, "seed": seed,
+            "output_dir": None, "lang": lang, "data_source": None}
+
+
 def _run_spec(config: BatchConfig, batch_dir: Path, notebook: NotebookRef, scenario: ScenarioRef) -> RunSpec:
-    parameters = {
-        "scenario": str(scenario.path),
-        "overrides": dict(config.overrides),
-        "replications": config.replications,
-        "seed": config.seed,
-        "output_dir": None,
-        "lang": config.lang,
-        "data_source": None,
-    }
+    parameters = run_parameters(str(scenario.path), config.overrides, config.replications, config.seed,
+                                config.lang)
     hashed = dict(parameters, scenario=scenario.name)  # location-independent
     return RunSpec(
         notebook=notebook,

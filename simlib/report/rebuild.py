@@ -27,9 +27,6 @@ from simlib.params import Params, ParamsError, load_scenario
 from simlib.report.collect import BatchResults, Run
 from simlib.report.ranking import RANKING_VALUE
 
-#: The run parameters that enter ``params_hash`` besides the overrides (see simlib.batch.plan).
-_HASHED = ("replications", "seed", "lang")
-
 
 @dataclass
 class BatchParameters:
@@ -76,10 +73,10 @@ def _scenario_source(info: Mapping[str, Any], run_dir: Path) -> tuple[bytes, dic
 
 def _params_hash(info: Mapping[str, Any], content: bytes, overrides: Mapping[str, Any]) -> str:
     """The run's ``params_hash`` recomputed from what was found (as simlib.batch.plan computes it)."""
-    from simlib.batch.plan import params_hash
+    from simlib.batch.plan import params_hash, run_parameters
 
-    hashed = {"scenario": info.get("scenario"), "overrides": dict(overrides), "data_source": None,
-              **{key: info.get(key) for key in _HASHED}}
+    hashed = run_parameters(info.get("scenario"), overrides, info.get("replications"), info.get("seed"),
+                            info.get("lang"))
     return params_hash(hashed, hashlib.sha256(content).hexdigest())
 
 

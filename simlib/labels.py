@@ -306,6 +306,7 @@ _ENTRIES: dict[str, ZhEn] = {
     "acq_cost_per_join": ("每入群成员获客成本(元)", "Acquisition cost per join (CNY)"),
     "acq_cost_per_retained": ("每留存成员获客成本(元)", "Acquisition cost per retained member (CNY)"),
     "exits_per_member_month": ("每成员月退群率", "Exits per member-month"),
+    "revenue_per_member_month": ("每成员月收入 (¥)", "Revenue per member-month (¥)"),
     "messages_per_member_month": ("每成员月发言数", "Messages per member-month"),
     "douyin_share": ("抖音预算占比", "Douyin budget share"),
     "budget_scale": ("投放预算倍数", "Ad budget ×"),

@@ -26,6 +26,7 @@ from simlib.io import KEY_ENV, KEY_FILE_ENV, export, load
 from simlib.model import run_replication
 from simlib.params import load_scenario
 from simlib.report import fitcheck
+from simlib.report.text import label as report_label
 from simlib.runner import window
 
 FIXTURES = Path(__file__).parent / "fixtures" / "batch"
@@ -311,7 +312,7 @@ def test_the_fit_check_says_which_kpis_disagree_and_escapes_names(tmp_path):
     for lang in ("zh", "en"):
         page = fitcheck.fit_check_html(fit, lang)
         assert f'id="{fitcheck.SECTION_ID}"' in page and "<script>" not in page and "&lt;script&gt;" in page
-        assert fitcheck.kpi_label("exits_per_member_month", lang) in page
+        assert report_label("exits_per_member_month", lang) in page
     assert "Warning" in fitcheck.fit_check_html(fit, "en") and "警告" in fitcheck.fit_check_html(fit, "zh")
     agreeing = fitcheck.FitCheck(**{**fit.__dict__, "rows": fit.rows[:1]})
     assert "Warning" not in fitcheck.fit_check_html(agreeing, "en")

@@ -36,7 +36,7 @@ import pandas as pd
 from simlib import formatting, labels, metrics
 from simlib.batch_folder import Problem
 from simlib.report.html import FAIL_STYLE, PASS_STYLE, render_html_table
-from simlib.report.text import report_lang
+from simlib.report.text import column_name, label, plain_text, report_lang, text
 from simlib.report_safety import html_text
 from simlib.results import atomic_write_text, mean_ci
 
@@ -206,8 +206,9 @@ class FitCheck:
 
     def lines(self) -> list[str]:
         """The fit check as plain text lines (for the terminal and the scenario's comments)."""
+        rule = labels.report_text("fit_rule_text", "en")
         out = [f"Fit check, observed on the export vs. the calibrated group replayed {self.replications} "
-               f"times over {self.window_start} … {self.window_end} (rule: {RULE_TEXT['en']}):"]
+               f"times over {self.window_start} … {self.window_end} (rule: {rule}):"]
         for row in self.rows:
             verdict = {True: "agrees", False: "DISAGREES", None: "not judged"}[row.agrees]
             observed = _plain(row.observed, row.observed_low, row.observed_high, row.unit)
@@ -274,70 +275,6 @@ def read_fit_check(batch_dir: str | os.PathLike) -> FitCheck | Problem | None:
 
 # --------------------------------------------------------------------------- HTML
 
-RULE_TEXT = {
-    "en": "a KPI disagrees when its observed value lies outside the simulated 95% interval widened on each "
-          "side by the observed value's own 95% margin (bootstrap over members), i.e. when the two intervals "
-          "do not overlap",
-    "zh": "观测值落在模拟95%区间之外、且超出的距离大于观测值自身的95%误差幅度"
-          "（按成员自助抽样 bootstrap）时判为不一致，即两个区间不重叠",
-}
-_WORDS = {
-    "heading": {"zh": "拟合检验 Fit check：校准后的群能否重现你的导出数据？",
-                "en": "Fit check: does the calibrated group reproduce your export?"},
-    "intro": {
-        "zh": "基线就是你的群：用导出数据（{source}，{start} 至 {end}，{days} 天，{members} 名成员）"
-              "校准的方案「{group}」。下表把导出数据上的指标与用校准参数重演同一时间窗口 {replications} 次"
-              "（种子 {seed}）的结果并列；两边都按导出数据能看到的内容、用同一组函数计算。",
-        "en": "The baseline is your group: the scenario '{group}' calibrated on the export ({source}, "
-              "{start} to {end}, {days} days, {members} members). The table sets the KPIs of the export "
-              "beside those of {replications} replays of the same window with the calibrated parameters "
-              "(seed {seed}), both measured with the same functions on what an export shows.",
-    },
-    "size_given": {"zh": "群人数已给出：从未发言的 {hidden} 名成员已计入。",
-                   "en": "The group size was given: {hidden} members never seen in the export are counted."},
-    "size_missing": {"zh": "未给出群人数（--members）：从未发言的成员看不到，人均指标偏高。",
-                     "en": "The group size was not given (--members): members never seen in the export are "
-                           "missing, so per-member rates come out too high."},
-    "all_agree": {"zh": "所有可检验的指标都一致：下面的方案比较建立在一个能重现你的数据的基线上。",
-                  "en": "Every KPI the export shows agrees: the comparisons below rest on a baseline that "
-                        "reproduces your data."},
-    "disagree": {"zh": "⚠ 警告：校准后的模拟在 {kpis} 上与导出数据不一致。下面各方案的比较以这个基线为起点，"
-                       "这些指标相关的结论要谨慎对待。",
-                 "en": "⚠ Warning: the calibrated simulation disagrees with the export on {kpis}. Every "
-                       "comparison below starts from this baseline: read what rests on these KPIs with "
-                       "care."},
-    "rule": {"zh": "判定规则：{rule}。模拟区间是 {replications} 次重演均值的95%区间（t 分布）。",
-             "en": "Rule: {rule}. The simulated interval is the 95% interval of the mean of {replications} "
-                   "replays (Student t)."},
-    "problem": {"zh": "拟合检验文件无法读取：{problem}",
-                "en": "The fit check file cannot be read: {problem}"},
-    "column_kpi": {"zh": "指标 KPI", "en": "KPI"},
-    "column_observed": {"zh": "导出数据（95%区间）", "en": "export (95% interval)"},
-    "column_simulated": {"zh": "校准模拟（均值，95%区间）",
-                         "en": "calibrated simulation (mean, 95% interval)"},
-    "column_verdict": {"zh": "判定", "en": "verdict"},
-    "agrees": {"zh": "一致", "en": "agrees"},
-    "disagrees": {"zh": "不一致", "en": "disagrees"},
-    "not_judged": {"zh": "导出数据无法显示", "en": "not shown by the export"},
-    "exits_per_member_month": {"zh": "每成员月退群数", "en": "exits per member-month"},
-    "revenue_per_member_month": {"zh": "每成员月收入 (¥)", "en": "revenue per member-month (¥)"},
-    "revisit_note": {"zh": "七日二次访问率只按发言计算：导出数据不记录阅读。",
-                     "en": "The 7-day revisit counts messages only: an export records no reads."},
-}
-
-
-def _word(key: str, lang: str, **values: Any) -> str:
-    """A fit-check phrase in the report's language, every inserted value escaped."""
-    return _WORDS[key][report_lang(lang)].format(**{name: html_text(value) for name, value in values.items()})
-
-
-def kpi_label(kpi: str, lang: str) -> str:
-    """The KPI's label from the catalog, else the fit check's own."""
-    if kpi in _WORDS:
-        return _WORDS[kpi][report_lang(lang)]
-    return labels.display(kpi, report_lang(lang))
-
-
 def _format(value: float, low: float, high: float, unit: str) -> str:
     entry = {"mean": value, "low": low, "high": high}
     if unit == "share":
@@ -349,13 +286,13 @@ def fit_check_table(fit: FitCheck, lang: str) -> tuple[pd.DataFrame, pd.DataFram
     """(display table, cell styles): KPI, observed, simulated, verdict."""
     verdict_word = {True: "agrees", False: "disagrees", None: "not_judged"}
     frame = pd.DataFrame({
-        _WORDS["column_kpi"][report_lang(lang)]: [kpi_label(row.kpi, lang) for row in fit.rows],
-        _WORDS["column_observed"][report_lang(lang)]: [
+        column_name("fit_kpi", lang): [label(row.kpi, lang) for row in fit.rows],
+        column_name("fit_observed", lang): [
             _format(row.observed, row.observed_low, row.observed_high, row.unit) for row in fit.rows],
-        _WORDS["column_simulated"][report_lang(lang)]: [
+        column_name("fit_simulated", lang): [
             _format(row.simulated, row.simulated_low, row.simulated_high, row.unit) for row in fit.rows],
-        _WORDS["column_verdict"][report_lang(lang)]: [
-            _WORDS[verdict_word[row.agrees]][report_lang(lang)] for row in fit.rows],
+        column_name("fit_verdict", lang): [
+            plain_text(f"fit_{verdict_word[row.agrees]}", lang) for row in fit.rows],
     })
     styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
     styles.iloc[:, -1] = [{True: PASS_STYLE, False: FAIL_STYLE, None: ""}[row.agrees] for row in fit.rows]
@@ -366,27 +303,28 @@ def fit_check_html(fit: FitCheck | Problem | None, lang: str = "zh") -> str:
     """The fit check section; "" when the batch has no fit check (it was not made from an export)."""
     if fit is None:
         return ""
-    parts = [f'<section id="{SECTION_ID}"><h2>{_word("heading", lang)}</h2>']
+    parts = [f'<section id="{SECTION_ID}"><h2>{text("fit_heading", lang)}</h2>']
     if isinstance(fit, Problem):
-        problem = _word("problem", lang, problem=f"{fit.where}: {fit.message}")
+        problem = text("fit_problem", lang, problem=f"{fit.where}: {fit.message}")
         parts.append(f'<p style="{FAIL_STYLE}">{problem}</p></section>')
         return "".join(parts)
-    size = (_word("size_given", lang, hidden=fit.hidden_members) if fit.group_size_given
-            else _word("size_missing", lang))
-    parts.append("<p>" + _word("intro", lang, source=fit.source, start=fit.window_start, end=fit.window_end,
-                               days=fit.days, members=fit.members_seen, group=fit.group,
-                               replications=fit.replications, seed=fit.seed) + f" {size}</p>")
+    size = (text("fit_size_given", lang, hidden=fit.hidden_members) if fit.group_size_given
+            else text("fit_size_missing", lang))
+    intro = text("fit_intro", lang, source=fit.source, start=fit.window_start, end=fit.window_end,
+                 days=fit.days, members=fit.members_seen, group=fit.group, replications=fit.replications,
+                 seed=fit.seed)
+    parts.append(f"<p>{intro} {size}</p>")
     if fit.disagreements:
         names = "、" if report_lang(lang) == "zh" else ", "
-        kpis = names.join(kpi_label(row.kpi, lang) for row in fit.disagreements)
-        parts.append(f'<p style="{FAIL_STYLE};padding:6px"><strong>{_word("disagree", lang, kpis=kpis)}'
+        kpis = names.join(label(row.kpi, lang) for row in fit.disagreements)
+        parts.append(f'<p style="{FAIL_STYLE};padding:6px"><strong>{text("fit_disagree", lang, kpis=kpis)}'
                      "</strong></p>")
     else:
-        parts.append(f'<p style="{PASS_STYLE};padding:6px">{_word("all_agree", lang)}</p>')
+        parts.append(f'<p style="{PASS_STYLE};padding:6px">{text("fit_all_agree", lang)}</p>')
     frame, styles = fit_check_table(fit, lang)
     parts.append(render_html_table(frame, styles))
-    rule = _word("rule", lang, rule=RULE_TEXT[report_lang(lang)], replications=fit.replications)
-    parts.append(f"<p>{rule} {_word('revisit_note', lang)}</p>")
+    rule = text("fit_rule", lang, rule=plain_text("fit_rule_text", lang), replications=fit.replications)
+    parts.append(f"<p>{rule} {text('fit_revisit_note', lang)}</p>")
     if fit.notes:
         parts.append("<ul>" + "".join(f"<li>{html_text(note)}</li>" for note in fit.notes) + "</ul>")
     parts.append("</section>")

@@ -23,6 +23,7 @@ from typing import Any
 MISSING = "—"
 LANGS = ("zh", "en")
 _POINTS = {"zh": " 个百分点", "en": " pp"}
+_YUAN = {"zh": " 元", "en": " CNY"}
 _VERDICTS = {
     "zh": {"above": "（区间全在0以上：可认为提高）", "below": "（区间全在0以下：可认为降低）",
            "spans": "（区间含0：不能断言有差别）", "unknown": "（无法估计）"},
@@ -93,6 +94,11 @@ def pp(value: Any, digits: int = 1, lang: str = "zh") -> str:
     """A difference of two shares in percentage points, with sign: '+1.2 [+0.3, +2.1] 个百分点'."""
     text = _render(value, lambda x: f"{100 * x:+.{digits}f}")
     return text if text == MISSING else text + _POINTS[_check_lang(lang)]
+
+
+def yuan(value: Any, digits: int = 0, lang: str = "zh") -> str:
+    """A difference of two amounts, with sign and unit: '+1,234 [+100, +2,368] 元'."""
+    return signed(value, digits) + _YUAN[_check_lang(lang)]
 
 
 def money(value: Any, digits: int = 0) -> str:

@@ -48,3 +48,9 @@ def test_verdict_says_whether_the_interval_excludes_zero():
     assert "includes 0" in fmt.verdict({"mean": 0.1, "low": -0.2, "high": 0.4}, lang="en")
     with pytest.raises(ValueError, match="lang='fr'"):
         fmt.verdict(ENTRY, lang="fr")
+
+
+def test_yuan_is_a_signed_difference_with_its_unit():
+    entry = {"mean": 1234.4, "low": 100.2, "high": 2368.0}
+    assert fmt.yuan(entry, lang="zh") == "+1,234 [+100, +2,368] 元"
+    assert fmt.yuan(-56.0, lang="en") == "-56 CNY"

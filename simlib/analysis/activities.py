@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from simlib import claims, compare, findings, metrics, provenance
 from simlib.analysis import choice, sentences
 from simlib.analysis.bounds import against, joined
 from simlib.findings import Check, Finding
-from simlib.formatting import num, signed
+from simlib.formatting import num, pp, signed, yuan
 from simlib.labels import label
 from simlib.params import ACTIVITY_TYPE_NAMES, Params
 from simlib.results import mean_ci
@@ -387,8 +388,6 @@ def _texts(key: str, lang: str) -> dict[str, str]:
     return sentences.group(SENTENCES, key, lang)
 
 
-def yuan(entry: Any, lang: str = "zh") -> str:
-    return signed(entry, 0) + _words("units.yuan", lang)
 
 
 def roi_findings(roi: pd.DataFrame, lang: str = "zh") -> list[Finding]:
@@ -456,16 +455,13 @@ def admission_findings(room: Any, full_lost: Any, full_new_group: Any, room_left
     """The share of accepted invitations that join (per-replication values of
     :func:`admission_table`) in a group with room, a nearly full group that turns newcomers away,
     and the same group opening a new one when full (paired differences)."""
-    def share_points(entry: Any) -> str:
-        return signed({key: 100 * entry[key] for key in ("mean", "low", "high")}, 1) + (
-            " 个百分点" if lang == "zh" else " pp")
-
+    points = partial(pp, lang=lang)
     lost = compare.paired(room, full_lost)
     opened = compare.paired(full_lost, full_new_group)
     return [
-        findings.effect("admitted share: full (lost) − room", lost, lang=lang, fmt=share_points,
+        findings.effect("admitted share: full (lost) − room", lost, lang=lang, fmt=points,
                         subject=_words("admission.full_lost", lang, room=room_left)),
-        findings.effect("admitted share: full (new group) − full (lost)", opened, lang=lang, fmt=share_points,
+        findings.effect("admitted share: full (new group) − full (lost)", opened, lang=lang, fmt=points,
                         subject=_words("admission.full_new_group", lang, room=room_left)),
     ]
 
@@ -485,16 +481,16 @@ def best_plan_findings(plans: Mapping[str, Any], names: Mapping[str, str], lang:
                            "ranking_value")
     texts = _texts("best_plan", lang)
     lead = Finding(texts["increase" if best.separated else "unclear"].format(
-        best=names[best.arm], runner=names[best.runner_up], value=yuan(best.lead, lang)),
+        best=names[best.arm], runner=names[best.runner_up], value=yuan(best.lead, lang=lang)),
         best.checks, "activity_best_plan", True)
     found = [lead]
     if best.arm != current:
-        parts = {part: yuan(compare.paired(plans[current], plans[best.arm], metric), lang)
+        parts = {part: yuan(compare.paired(plans[current], plans[best.arm], metric), lang=lang)
                  for part, metric in (("net", "net_value"), ("residual", "residual_value"))}
         versus_current = compare.paired(plans[current], plans[best.arm], "ranking_value")
         found.append(findings.choose("ranking_value: best plan − current", versus_current,
                                      _texts("best_vs_current", lang), best=names[best.arm],
-                                     value=yuan(versus_current, lang), **parts))
+                                     value=yuan(versus_current, lang=lang), **parts))
     return best.arm, found
 
 
@@ -525,5 +521,5 @@ def participation_findings(base: Any, more: Any, lang: str = "zh") -> list[Findi
     """Participation × 1.5 in every type: the activity net and the community's ranking value."""
     return [findings.effect(f"{metric}: participation × 1.5 − base", compare.paired(base, more, metric),
                             subject=_words(f"subjects.participation_{part}", lang), lang=lang,
-                            fmt=lambda entry: yuan(entry, lang))
+                            fmt=partial(yuan, lang=lang))
             for part, metric in (("net", "activity_net"), ("value", "ranking_value"))]

@@ -28,7 +28,7 @@ from simlib import claims, compare, findings, metrics, provenance, stats
 from simlib.analysis import sentences
 from simlib.analysis.bounds import against, joined
 from simlib.findings import Check, Finding
-from simlib.formatting import num, pct, pp, signed
+from simlib.formatting import num, pct, pp, signed, yuan
 from simlib.labels import label
 from simlib.params import CONTENT_TYPE_NAMES, WEEKDAYS, Params, time_to_minutes
 from simlib.results import mean_ci
@@ -542,7 +542,6 @@ def optimized_findings(calendars: pd.DataFrame, same: bool, lang: str = "zh") ->
     retention, and the community's ranking value with net and residual value (headline
     "content_value"). ``same``: the scenario already is content-optimized, so one sentence says
     there is nothing to compare (its check: no difference in ranking value)."""
-    unit = " 元" if lang == "zh" else " CNY"
     ranking = _diff(calendars, "content_optimized", "ranking_value")
     if same:
         check = Check.of("ranking_value: content_optimized − scenario calendar", "unclear", ranking)
@@ -556,11 +555,11 @@ def optimized_findings(calendars: pd.DataFrame, same: bool, lang: str = "zh") ->
     share = _diff(calendars, "content_optimized", "share_rate")
     out.append(findings.choose("share_rate: content_optimized − scenario calendar", share,
                                _texts("share_source", lang)))
-    parts = {name: signed(_diff(calendars, "content_optimized", metric), 0) + unit
+    parts = {name: yuan(_diff(calendars, "content_optimized", metric), lang=lang)
              for name, metric in (("net", "net_value"), ("residual", "residual_value"))}
     out.append(findings.choose("ranking_value: content_optimized − scenario calendar", ranking,
                                _texts("optimized_value", lang), key="content_value", headline=True,
-                               arm=_words("optimized_arm", lang), value=signed(ranking, 0) + unit, **parts))
+                               arm=_words("optimized_arm", lang), value=yuan(ranking, lang=lang), **parts))
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from simlib import findings, metrics
 from simlib.analysis.choice import against, best_arm
 from simlib.analysis.sentences import group, sentence
 from simlib.findings import Check, Finding
-from simlib.formatting import money, num, pct, signed
+from simlib.formatting import money, num, pct, signed, yuan
 from simlib.results import mean_ci
 
 CHANNEL_ORDER = ("douyin", "xiaohongshu", "referral", "organic")
@@ -340,7 +341,7 @@ def best_mix_finding(values: Any, current_share: float, lang: str = "zh") -> Fin
     runner_up = mix_label(best.runner_up, lang) if best.runner_up != "current" else say(
         "mix.current_share", lang, share=f"{current_share:.0%}")
     text = say(f"best_mix.{'separated' if best.separated else 'close'}", lang, best=label, second=runner_up,
-               value=f"¥{best.mean:,.0f}", lead=signed(best.lead, 0) + say("units.yuan", lang))
+               value=f"¥{best.mean:,.0f}", lead=yuan(best.lead, lang=lang))
     return Finding(text, best.checks, "best_channel_mix", True)
 
 
@@ -349,5 +350,5 @@ def budget_findings(differences: Any, lang: str = "zh") -> list[Finding]:
     (``differences``: arm name → paired difference entry)."""
     return [findings.effect(f"ranking_value: {name} − current", entry, lang=lang,
                             subject=say("subjects.budget", lang, budget=mix_label(name, lang)),
-                            fmt=lambda value: signed(value, 0) + say("units.yuan", lang))
+                            fmt=partial(yuan, lang=lang))
             for name, entry in differences.items()]

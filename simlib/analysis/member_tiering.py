@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from simlib import claims, compare, findings, metrics, provenance, tiering
 from simlib.analysis import sentences
 from simlib.analysis.bounds import against
 from simlib.findings import Finding
-from simlib.formatting import num, pct, pp, share, signed
+from simlib.formatting import num, pct, pp, share, yuan
 from simlib.labels import label
 from simlib.results import mean_ci
 from simlib.schema import TIERS
@@ -407,17 +408,10 @@ def _row(comparison: pd.DataFrame, arm: str, metric: str) -> pd.Series:
     return rows.iloc[0]
 
 
-def yuan(entry: Any, lang: str = "zh") -> str:
-    """A difference in yuan with its interval: '+1,234 [+100, +2,368] 元'."""
-    return signed(entry, 0) + _words("units.yuan", lang)
-
-
 def _points(lang: str) -> Callable[[Any], str]:
     return lambda entry: pp(entry, lang=lang)
 
 
-def _in_yuan(lang: str) -> Callable[[Any], str]:
-    return lambda entry: yuan(entry, lang)
 
 
 def agreement_finding(abs_diff_share: float, warmup_days: int, lang: str = "zh") -> Finding:
@@ -440,7 +434,7 @@ def tiering_findings(comparison: pd.DataFrame, retention_metric: str, lang: str 
     with its parts, net and residual value, and the tier cost (headline "tiering_value")."""
     retention = compare.entry(_row(comparison, "tiered", retention_metric), "diff")
     ranking = compare.entry(_row(comparison, "tiered", "ranking_value"), "diff")
-    parts = {name: yuan(compare.entry(_row(comparison, "tiered", metric), "diff"), lang)
+    parts = {name: yuan(compare.entry(_row(comparison, "tiered", metric), "diff"), lang=lang)
              for name, metric in (("net", "net_value"), ("residual", "residual_value"),
                                   ("cost", "tier_cost"))}
     return [
@@ -448,7 +442,7 @@ def tiering_findings(comparison: pd.DataFrame, retention_metric: str, lang: str 
                         key="tiering_retention", headline=True, subject=label(retention_metric, lang),
                         value=pp(retention, lang=lang)),
         findings.choose("ranking_value: tiered − untiered", ranking, _texts("value", lang),
-                        key="tiering_value", headline=True, value=yuan(ranking, lang), **parts),
+                        key="tiering_value", headline=True, value=yuan(ranking, lang=lang), **parts),
     ]
 
 
@@ -463,7 +457,7 @@ def labels_only_findings(comparison: pd.DataFrame, retention_metric: str, lang: 
                         subject=_words("labels_only_subject.retention", lang, metric=metric),
                         fmt=_points(lang)),
         findings.effect("ranking_value: labels only − untiered", ranking, lang=lang,
-                        subject=_words("labels_only_subject.value", lang), fmt=_in_yuan(lang)),
+                        subject=_words("labels_only_subject.value", lang), fmt=partial(yuan, lang=lang)),
     ]
 
 
@@ -547,6 +541,7 @@ def whatif_findings(whatifs: pd.DataFrame, retention_metric: str, lang: str = "z
                             subject=_words("subjects.whatif_retention", lang, whatif=name, metric=metric),
                             fmt=_points(lang)),
             findings.effect(f"ranking_value: {arm} − tiered", ranking, lang=lang,
-                            subject=_words("subjects.whatif_value", lang, whatif=name), fmt=_in_yuan(lang)),
+                            subject=_words("subjects.whatif_value", lang, whatif=name),
+                            fmt=partial(yuan, lang=lang)),
         ]
     return out

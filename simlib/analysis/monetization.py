@@ -16,6 +16,7 @@ import contextlib
 import io
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from simlib import findings, ltv, metrics, provenance
 from simlib.analysis.choice import against, best_arm
 from simlib.analysis.sentences import sentence
 from simlib.findings import Check, Finding
-from simlib.formatting import pct, pp, signed
+from simlib.formatting import pct, pp, signed, yuan
 from simlib.params import MODE_NAMES, Params
 
 #: The key paths of table 6's cells, by column, for provenance marks ('{mode}' is the mode).
@@ -326,8 +327,6 @@ def say(key: str, lang: str, **values: Any) -> str:
     return sentence("monetization", key, lang, **values)
 
 
-def _yuan(lang: str):
-    return lambda entry: signed(entry, 0) + say("units.yuan", lang)
 
 
 def best_mode_finding(values: Mapping[str, Sequence[float]], per_week: float, lang: str = "zh") -> Finding:
@@ -336,7 +335,7 @@ def best_mode_finding(values: Mapping[str, Sequence[float]], per_week: float, la
     best = best_arm(values, "ranking_value")
     text = say(f"best_mode.{'separated' if best.separated else 'close'}", lang, per_week=f"{per_week:.2f}",
                best=say(f"modes.{best.arm}", lang), second=say(f"modes.{best.runner_up}", lang),
-               value=f"¥{best.mean:,.0f}", lead=_yuan(lang)(best.lead))
+               value=f"¥{best.mean:,.0f}", lead=yuan(best.lead, lang=lang))
     return Finding(text, best.checks)
 
 
@@ -381,7 +380,7 @@ def step_findings(differences: Mapping[str, Mapping[str, float]], step: str,
                   lang: str = "zh") -> list[Finding]:
     """Sentences for raising the commercial share (``step``, e.g. "15% → 20%"): the paired
     differences of ranking_value, exits and retention_d90 / retention_d30 present in ``differences``."""
-    formats = {"ranking_value": _yuan(lang),
+    formats = {"ranking_value": partial(yuan, lang=lang),
                "exits": lambda entry: signed(entry, 1) + say("units.members", lang),
                "retention_d90": lambda entry: pp(entry, lang=lang),
                "retention_d30": lambda entry: pp(entry, lang=lang)}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from simlib import claims, compare, findings, metrics, provenance
 from simlib.analysis import sentences
 from simlib.analysis.bounds import against
 from simlib.findings import Finding
-from simlib.formatting import num, pct, signed
+from simlib.formatting import num, pct, signed, yuan
 from simlib.labels import label
 from simlib.model import RunResult
 from simlib.params import Params, time_to_minutes
@@ -516,12 +517,11 @@ def whatif_findings(table: pd.DataFrame, lang: str = "zh") -> list[Finding]:
             rows = table[(table["arm"] == arm) & (table["metric"] == metric)]
             if rows.empty:
                 continue
-            digits = 0 if metric == "ranking_value" else 1
-            unit = _words("units.yuan", lang) if metric == "ranking_value" else ""
+            fmt = partial(yuan, lang=lang) if metric == "ranking_value" else partial(signed, digits=1)
             value_of_an_admin = arm == "admins_plus_1" and metric == "ranking_value"
             out.append(findings.effect(f"{metric}: {arm} − base", compare.entry(rows.iloc[0], "diff"),
                                        lang=lang, subject=_words(f"subjects.{metric}", lang, whatif=name),
-                                       fmt=lambda entry, d=digits, u=unit: signed(entry, d) + u,
+                                       fmt=fmt,
                                        key="extra_admin_value" if value_of_an_admin else None,
                                        headline=value_of_an_admin))
     return out

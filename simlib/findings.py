@@ -25,15 +25,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from simlib.formatting import as_float
+
 #: Relations a check can assert about its number (``mean``, ``low``, ``high``) and ``bound``.
 RELATIONS = ("increase", "decrease", "unclear", ">", ">=", "<", "<=", "contains", "excludes")
-
-
-def _float(value: Any) -> float:
-    try:
-        return math.nan if value is None else float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 @dataclass(frozen=True)
@@ -63,9 +58,9 @@ class Check:
     def of(cls, quantity: str, relation: str, entry: Any, bound: float | None = None) -> Check:
         """A check on an entry (``{"mean", "low", "high"}``) or a plain number."""
         if isinstance(entry, Mapping) or hasattr(entry, "get"):
-            mean, low, high = (_float(entry.get(key)) for key in ("mean", "low", "high"))
+            mean, low, high = (as_float(entry.get(key)) for key in ("mean", "low", "high"))
         else:
-            mean, low, high = _float(entry), math.nan, math.nan
+            mean, low, high = as_float(entry), math.nan, math.nan
         return cls(quantity, relation, mean, low, high, None if bound is None else float(bound))
 
     def holds(self) -> bool:
@@ -99,7 +94,7 @@ class Finding:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Finding:
-        checks = tuple(Check(check["quantity"], check["relation"], *(_float(check.get(key)) for key in
+        checks = tuple(Check(check["quantity"], check["relation"], *(as_float(check.get(key)) for key in
                                                                         ("mean", "low", "high")),
                              check.get("bound")) for check in data.get("checks", []))
         return cls(str(data["text"]), checks, data.get("key"), bool(data.get("headline", False)))
@@ -119,7 +114,7 @@ def problems(findings: Iterable[Finding]) -> list[str]:
 
 def direction(entry: Any) -> str:
     """'increase', 'decrease' or 'unclear' (the interval contains 0 or is unknown)."""
-    low, high = _float(entry.get("low")), _float(entry.get("high"))
+    low, high = as_float(entry.get("low")), as_float(entry.get("high"))
     if low > 0:
         return "increase"
     if high < 0:
@@ -163,7 +158,7 @@ def versus(quantity: str, entry: Any, bound: float, texts: Mapping[str, str], *,
            headline: bool = False, **values: Any) -> Finding:
     """A sentence comparing a value with a fixed figure (a threshold, the article's claim):
     ``texts`` has "above" (the mean is above ``bound``), "below" and "equal"."""
-    mean = _float(entry.get("mean") if isinstance(entry, Mapping) or hasattr(entry, "get") else entry)
+    mean = as_float(entry.get("mean") if isinstance(entry, Mapping) or hasattr(entry, "get") else entry)
     if mean > bound:
         way, relation = "above", ">"
     elif mean < bound:

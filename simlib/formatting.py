@@ -32,7 +32,7 @@ _VERDICTS = {
 }
 
 
-def _float(value: Any) -> float:
+def as_float(value: Any) -> float:
     """``value`` as a float; None (and anything that is not a number) as NaN."""
     try:
         return math.nan if value is None else float(value)
@@ -47,8 +47,8 @@ def _is_entry(value: Any) -> bool:
 def _triple(value: Any) -> tuple[float, float, float]:
     """(mean, low, high) of an entry; (value, NaN, NaN) of a plain number."""
     if _is_entry(value):
-        return _float(value.get("mean")), _float(value.get("low")), _float(value.get("high"))
-    return _float(value), math.nan, math.nan
+        return as_float(value.get("mean")), as_float(value.get("low")), as_float(value.get("high"))
+    return as_float(value), math.nan, math.nan
 
 
 def _check_lang(lang: str) -> str:

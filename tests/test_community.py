@@ -7,6 +7,7 @@ import pytest
 
 from simlib import schema
 from simlib.model import CommunityModel, run_replication
+from simlib.param_blocks import RISK_TYPE_NAMES
 from simlib.params import ParamsError, load_scenario
 from simlib.processes import community
 from simlib.processes.arrivals import seed_initial_members
@@ -14,7 +15,6 @@ from simlib.runner import simulate, summarize
 
 FULL = {"simulation.group_cap": 90, "simulation.initial_members": 85,
         "arrivals.channels.organic.daily_reach": 400.0}
-RISK_TYPES = ("info_leak", "opinion_crisis", "data_loss", "violation")
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +212,7 @@ def test_each_group_has_its_own_admins_and_queue():
         "monitoring.shift_start": "00:00", "monitoring.shift_end": "24:00",
         "monitoring.admin_attention_minutes": 0.0,
         "activities.schedule": [], "content.calendar": [], "monetization.commercial_posts_per_week": {},
-        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in RISK_TYPES},
+        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in RISK_TYPE_NAMES},
     })
     result = simulate(params, replications=3, seed=5, workers=2)
     questions = result.questions[result.questions["asked_day"] >= 2]  # both groups full by then

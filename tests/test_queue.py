@@ -9,6 +9,7 @@ import pytest
 
 from simlib.analysis.monitoring import erlang_c, mmc_mean_wait
 from simlib.compare import paired
+from simlib.param_blocks import RISK_TYPE_NAMES
 from simlib.params import load_scenario
 from simlib.processes.monitoring import answered_within_patience
 from simlib.results import mean_ci
@@ -17,7 +18,6 @@ from simlib.runner import simulate, sweep
 ANSWER_MINUTES = 6.0
 MEMBERS = 100
 QUESTIONS_PER_REPLICATION = 20_000
-RISK_TYPES = ("info_leak", "opinion_crisis", "data_loss", "violation")
 
 
 def mmc_overrides(admins: int, load: float) -> dict:
@@ -37,7 +37,7 @@ def mmc_overrides(admins: int, load: float) -> dict:
         "activities.schedule": [], "content.calendar": [], "monetization.commercial_posts_per_week": {},
         **{f"arrivals.channels.{name}.daily_reach": 0.0 for name in ("organic", "douyin", "xiaohongshu")},
         "arrivals.share_join_prob": 0.0,
-        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in RISK_TYPES},
+        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in RISK_TYPE_NAMES},
     }
 
 

@@ -31,12 +31,12 @@ from simlib.analysis.monitoring import mmc_mean_wait
 from simlib.analysis.sentences import group, sentence
 from simlib.findings import Check, Finding
 from simlib.formatting import num, pct, signed
+from simlib.param_blocks import RISK_TYPE_NAMES
 from simlib.params import Params
 from simlib.processes.monitoring import answered_within_patience
 
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 COST_CATEGORIES = ("admin_labour", "automation_tools")
-RISK_TYPES = ("info_leak", "opinion_crisis", "data_loss", "violation")
 
 #: The §5 figures and the assumptions the model adds to them (shown with provenance marks).
 FIGURE_KEYS = ("automation.labour_cost_reduction", "automation.reach_accuracy_automated",
@@ -113,7 +113,7 @@ def mmc_overrides(*, members: int = 300, question_rate: float = 0.4, answer_minu
         "monetization.commercial_posts_per_week": {},
         **{f"arrivals.channels.{name}.daily_reach": 0.0 for name in ("organic", "douyin", "xiaohongshu")},
         "arrivals.share_join_prob": 0.0,
-        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in RISK_TYPES},
+        **{f"risk.types.{kind}.incidents_per_year": 0.0 for kind in RISK_TYPE_NAMES},
     }
 
 

@@ -21,24 +21,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from simlib.findings import Check, Finding
+from simlib.formatting import as_float
 
 WAYS = ("above", "below", "around", "unknown")
-
-
-def _number(value: Any) -> float:
-    try:
-        return math.nan if value is None else float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def interval(entry: Any) -> tuple[float, float, float]:
     """(mean, low, high) of an entry ({"mean", "low", "high"}, a table row) or of a plain number,
     whose interval is the number itself."""
     if isinstance(entry, Mapping) or hasattr(entry, "get"):
-        mean, low, high = (_number(entry.get(key)) for key in ("mean", "low", "high"))
+        mean, low, high = (as_float(entry.get(key)) for key in ("mean", "low", "high"))
     else:
-        mean = low = high = _number(entry)
+        mean = low = high = as_float(entry)
     if math.isnan(low) or math.isnan(high):
         low = high = mean
     return mean, low, high

@@ -34,8 +34,6 @@ from simlib.params import Params
 from simlib.results import mean_ci
 from simlib.risk_filter import SensitiveWordFilter
 
-RISK_TYPES = ("info_leak", "opinion_crisis", "data_loss", "violation")
-
 # Spellings that evaded the shipped lexicon in the shipped labelled sample (see notebook 07):
 # symbols and full-width letters around "vx" are already removed by normalization, so "vx"
 # alone catches "＋ｖｘ" and "v❤️x"; "兼值" is a homophone of 兼职, "shua单" mixes pinyin,
